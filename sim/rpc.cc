@@ -1,0 +1,147 @@
+// RPC over the simulated network.
+#include "sim/rpc.h"
+
+#include "sim/check.h"
+#include "sim/env.h"
+#include "sim/simulation.h"
+
+namespace storsim::sim {
+
+const char* RpcOutcomeName(RpcOutcome outcome) {
+  switch (outcome) {
+    case RpcOutcome::kOk: return "ok";
+    case RpcOutcome::kTimeout: return "timeout";
+    case RpcOutcome::kRefused: return "refused";
+    case RpcOutcome::kReplyLost: return "reply_lost";
+  }
+  return "unknown";
+}
+
+void Rpc::ServeRaw(const char* method, RawHandler handler) {
+  handlers_[std::string_view(method)] = std::move(handler);
+}
+
+void Rpc::StopServing(const char* method) { handlers_.erase(std::string_view(method)); }
+
+void Rpc::Reset() {
+  handlers_.clear();
+  pending_.clear();
+}
+
+absl::Status Rpc::CallRaw(ProcessId to, const char* method, Payload request, Duration timeout,
+                          Payload* reply) {
+  Simulation& simulation = process_.simulation();
+  Scheduler& scheduler = simulation.scheduler();
+  SIM_CHECK_MSG(scheduler.current() != nullptr && scheduler.current()->process() == &process_,
+                "an RPC is called from a fiber of the calling process");
+  ++stats_.calls;
+  const uint64_t call_id = simulation.NextCallId();
+  const Instant deadline = process_.env().DeadlineAfter(timeout);
+  PendingCall& pending = pending_[call_id];
+  pending.token = scheduler.PrepareWait();
+
+  Network& network = simulation.network();
+  Message* message = network.Allocate();
+  message->from = process_.id();
+  message->to = to;
+  message->from_incarnation = process_.incarnation();
+  message->to_incarnation = simulation.process(to).incarnation();
+  message->channel = MessageChannel::kRpcRequest;
+  message->call_id = call_id;
+  message->method = method;
+  message->payload = std::move(request);
+  if (!simulation.process(to).up()) message->to_incarnation = 0;  // refused on arrival
+  network.Send(message);
+
+  scheduler.Block(deadline);
+  auto it = pending_.find(call_id);
+  SIM_CHECK(it != pending_.end());
+  RpcOutcome outcome;
+  absl::Status status;
+  if (it->second.done && !it->second.refused) {
+    outcome = RpcOutcome::kOk;
+    *reply = std::move(it->second.reply);
+    ++stats_.ok;
+  } else if (it->second.refused) {
+    outcome = RpcOutcome::kRefused;
+    ++stats_.refused;
+    status = absl::UnavailableError(std::string("connection refused: ") + method);
+  } else {
+    const bool lost = network.TakeDroppedResponse(call_id);
+    outcome = lost ? RpcOutcome::kReplyLost : RpcOutcome::kTimeout;
+    if (lost) {
+      ++stats_.replies_lost;
+    } else {
+      ++stats_.timeouts;
+    }
+    status = absl::DeadlineExceededError(std::string("timeout: ") + method);
+  }
+  pending_.erase(it);
+  if (outcome != RpcOutcome::kOk) {
+    process_.env().Emit("rpc.failed", {TraceField::Str("method", method),
+                                       TraceField::Int("to", to),
+                                       TraceField::Str("outcome", RpcOutcomeName(outcome))});
+  }
+  return status;
+}
+
+void Rpc::OnMessage(Message* message) {
+  Network& network = process_.simulation().network();
+  switch (message->channel) {
+    case MessageChannel::kRpcRequest:
+      HandleRequest(message);
+      return;
+    case MessageChannel::kRpcResponse:
+    case MessageChannel::kRpcRefused: {
+      auto it = pending_.find(message->call_id);
+      if (it != pending_.end() && !it->second.done) {
+        it->second.done = true;
+        it->second.refused = message->channel == MessageChannel::kRpcRefused;
+        it->second.reply = std::move(message->payload);
+        process_.simulation().scheduler().Wake(it->second.token);
+      }
+      network.Release(message);  // a late or duplicate reply is dropped
+      return;
+    }
+    case MessageChannel::kRaw:
+      break;
+  }
+  network.Release(message);
+}
+
+void Rpc::HandleRequest(Message* message) {
+  Simulation& simulation = process_.simulation();
+  Network& network = simulation.network();
+  auto it = handlers_.find(std::string_view(message->method));
+  if (it == handlers_.end()) {
+    // Not listening (yet): the connection is refused.
+    message->to_incarnation = process_.incarnation();
+    Message* reply = network.Allocate();
+    reply->from = process_.id();
+    reply->to = message->from;
+    reply->from_incarnation = process_.incarnation();
+    reply->to_incarnation = message->from_incarnation;
+    reply->channel = MessageChannel::kRpcRefused;
+    reply->call_id = message->call_id;
+    reply->method = message->method;
+    network.Release(message);
+    network.Send(reply);
+    return;
+  }
+  ++stats_.served;
+  CallContext context{message->from, message->from_incarnation, message->call_id};
+  RawHandler& handler = it->second;
+  process_.SpawnFiber(std::string("rpc:") + message->method,
+                      [this, &network, context, handler, message]() mutable {
+                        Payload result = handler(message->payload, context);
+                        message->payload = std::move(result);
+                        message->to = context.from;
+                        message->from = process_.id();
+                        message->to_incarnation = context.from_incarnation;
+                        message->from_incarnation = process_.incarnation();
+                        message->channel = MessageChannel::kRpcResponse;
+                        network.Send(message);
+                      });
+}
+
+}  // namespace storsim::sim

@@ -1,0 +1,106 @@
+// Request/response over the simulated network with a per-call timeout and explicit outcomes:
+//   ok                    the handler ran and its reply arrived;
+//   timeout               no reply before the deadline (request or reply lost, partition, slow);
+//   connection refused    the destination was down, restarted, or not serving (yet);
+// and, visible to the harness only (trace and RpcStats), "executed, reply lost": the handler ran
+// but its reply was dropped, which the caller sees as a timeout — as in life.
+//
+// Each request runs its handler in a fresh fiber of the serving process, so handlers may block
+// (on a database, on other RPCs). Handlers and pending calls belong to one incarnation: a crash
+// drops both.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string_view>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "sim/network.h"
+#include "sim/payload.h"
+#include "sim/scheduler.h"
+#include "sim/time.h"
+
+namespace storsim::sim {
+
+class Process;
+
+// A typed method: the name is a string literal, Req and Resp are copyable value types.
+template <typename Req, typename Resp>
+struct RpcMethod {
+  const char* name;
+};
+
+struct CallContext {
+  ProcessId from = -1;
+  uint64_t from_incarnation = 0;
+  uint64_t call_id = 0;
+};
+
+enum class RpcOutcome : uint8_t { kOk, kTimeout, kRefused, kReplyLost };
+const char* RpcOutcomeName(RpcOutcome outcome);
+
+struct RpcStats {
+  uint64_t calls = 0;
+  uint64_t ok = 0;
+  uint64_t timeouts = 0;
+  uint64_t refused = 0;
+  uint64_t replies_lost = 0;
+  uint64_t served = 0;
+};
+
+class Rpc {
+ public:
+  using RawHandler = std::function<Payload(Payload&, const CallContext&)>;
+
+  explicit Rpc(Process& process) : process_(process) {}
+
+  template <typename Req, typename Resp>
+  void Serve(RpcMethod<Req, Resp> method,
+             std::function<Resp(const Req&, const CallContext&)> handler) {
+    ServeRaw(method.name, [handler = std::move(handler)](Payload& request,
+                                                         const CallContext& context) {
+      return Payload(handler(request.Get<Req>(), context));
+    });
+  }
+  void ServeRaw(const char* method, RawHandler handler);
+  void StopServing(const char* method);
+  bool serving() const { return !handlers_.empty(); }
+
+  // Calls `method` on process `to`. `timeout` is measured on the caller's local clock.
+  // Errors: DeadlineExceeded (timeout, reply lost), Unavailable (connection refused).
+  template <typename Req, typename Resp>
+  absl::StatusOr<Resp> Call(ProcessId to, RpcMethod<Req, Resp> method, Req request,
+                            Duration timeout) {
+    Payload reply;
+    absl::Status status = CallRaw(to, method.name, Payload(std::move(request)), timeout, &reply);
+    if (!status.ok()) return status;
+    return std::move(reply.Get<Resp>());
+  }
+  absl::Status CallRaw(ProcessId to, const char* method, Payload request, Duration timeout,
+                       Payload* reply);
+
+  const RpcStats& stats() const { return stats_; }
+
+  // Kernel hooks.
+  void OnMessage(Message* message);
+  void Reset();  // the incarnation ended: forget handlers and pending calls
+
+ private:
+  struct PendingCall {
+    WakeToken token;
+    bool done = false;
+    bool refused = false;
+    Payload reply;
+  };
+  void HandleRequest(Message* message);
+
+  Process& process_;
+  std::map<std::string_view, RawHandler> handlers_;
+  std::map<uint64_t, PendingCall> pending_;
+  RpcStats stats_;
+};
+
+}  // namespace storsim::sim

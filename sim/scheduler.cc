@@ -1,0 +1,304 @@
+// Scheduler implementation: direct fiber-to-fiber transfer on Boost.Context.
+#include "sim/scheduler.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "sim/check.h"
+#include "sim/process.h"
+
+namespace storsim::sim {
+
+namespace ctx = boost::context;
+
+const char* RunOutcomeName(RunOutcome outcome) {
+  switch (outcome) {
+    case RunOutcome::kIdle: return "idle";
+    case RunOutcome::kReachedTime: return "reached_time";
+    case RunOutcome::kStopped: return "stopped";
+    case RunOutcome::kStepLimit: return "step_limit";
+    case RunOutcome::kTimeLimit: return "time_limit";
+  }
+  return "unknown";
+}
+
+Scheduler::Scheduler(SchedulerOptions options)
+    : options_(options), stacks_(options.stack_bytes, options.fibers_max) {
+  main_record_.state_ = Fiber::State::kRunning;
+  main_record_.name_ = "main";
+  timers_.reserve(1024);
+}
+
+Scheduler::~Scheduler() {
+  // Unwind every fiber still suspended, so that their destructors run before the stacks go.
+  SIM_CHECK(!InFiber());
+  for (auto& fiber : fibers_) {
+    if (fiber->state_ == Fiber::State::kReady || fiber->state_ == Fiber::State::kBlocked) {
+      Kill(fiber.get());
+    }
+  }
+}
+
+Fiber* Scheduler::Spawn(std::string name, Process* process, std::function<void()> body) {
+  Fiber* fiber;
+  if (!free_fibers_.empty()) {
+    fiber = free_fibers_.back();
+    free_fibers_.pop_back();
+  } else {
+    fibers_.push_back(std::make_unique<Fiber>());
+    fiber = fibers_.back().get();
+  }
+  fiber->id_ = next_fiber_id_++;
+  fiber->name_ = std::move(name);
+  fiber->process_ = process;
+  fiber->body_ = std::move(body);
+  fiber->owner_slot_ = -1;
+  fiber->context_ = ctx::fiber(std::allocator_arg, PooledStackAllocator(&stacks_),
+                               [this, fiber](ctx::fiber&& previous) {
+                                 return FiberEntry(fiber, std::move(previous));
+                               });
+  ++fibers_live_;
+  fiber->state_ = Fiber::State::kBlocked;
+  ++fiber->wait_epoch_;
+  PushReady(fiber);
+  return fiber;
+}
+
+ctx::fiber Scheduler::FiberEntry(Fiber* fiber, ctx::fiber&& previous) {
+  AfterResume(std::move(previous));
+  try {
+    fiber->body_();
+  } catch (const ctx::detail::forced_unwind&) {
+    throw;  // a kill: let Boost.Context finish the unwind
+  } catch (...) {
+    if (!failure_) failure_ = std::current_exception();
+    stop_requested_ = true;
+  }
+  fiber->body_ = nullptr;  // captured state dies on the fiber's own stack
+  fiber->state_ = Fiber::State::kDone;
+  ++fiber->wait_epoch_;
+  if (fiber->process_ != nullptr) fiber->process_->OnFiberDone(fiber);
+  Fiber* next = PickNext();
+  if (next == nullptr) next = &main_record_;
+  switched_from_ = fiber;
+  running_ = next;
+  next->state_ = Fiber::State::kRunning;
+  return std::move(next->context_);
+}
+
+void Scheduler::AfterResume(ctx::fiber&& previous) {
+  Fiber* from = switched_from_;
+  switched_from_ = nullptr;
+  if (from == nullptr) return;
+  from->context_ = std::move(previous);
+  if (from->state_ == Fiber::State::kDone) Recycle(from);
+}
+
+void Scheduler::Recycle(Fiber* fiber) {
+  fiber->state_ = Fiber::State::kFree;
+  fiber->process_ = nullptr;
+  --fibers_live_;
+  free_fibers_.push_back(fiber);
+}
+
+void Scheduler::TransferTo(Fiber* from, Fiber* to) {
+  switched_from_ = from;
+  running_ = to;
+  to->state_ = Fiber::State::kRunning;
+  ctx::fiber previous = std::move(to->context_).resume();
+  AfterResume(std::move(previous));
+}
+
+void Scheduler::PushReady(Fiber* fiber) {
+  fiber->state_ = Fiber::State::kReady;
+  ready_.push_back(ReadyEntry{fiber, fiber->wait_epoch_});
+}
+
+void Scheduler::PushTimer(const Timer& timer) {
+  timers_.push_back(timer);
+  std::push_heap(timers_.begin(), timers_.end(), TimerLater{});
+}
+
+Fiber* Scheduler::PickNext() {
+  while (true) {
+    if (stop_requested_ || stopping_) {
+      if (!stopping_) {
+        stopping_ = true;
+        stop_outcome_ = RunOutcome::kStopped;
+      }
+      return nullptr;
+    }
+    if (!ready_.empty()) {
+      ReadyEntry entry = ready_.front();
+      ready_.pop_front();
+      Fiber* fiber = entry.fiber;
+      if (entry.epoch != fiber->wait_epoch_ || fiber->state_ != Fiber::State::kReady) continue;
+      if (fiber->process_ != nullptr && fiber->process_->paused()) {
+        fiber->process_->Park(fiber);
+        continue;
+      }
+      if (++steps_ > options_.steps_max) {
+        stopping_ = true;
+        stop_outcome_ = RunOutcome::kStepLimit;
+        ready_.push_front(entry);
+        return nullptr;
+      }
+      schedule_hash_ = (schedule_hash_ ^ fiber->id_) * 0x100000001b3ULL;
+      return fiber;
+    }
+    if (timers_.empty()) {
+      stopping_ = true;
+      stop_outcome_ = RunOutcome::kIdle;
+      return nullptr;
+    }
+    const Timer& earliest = timers_.front();
+    if (earliest.at > run_until_) {
+      stopping_ = true;
+      stop_outcome_ = RunOutcome::kReachedTime;
+      now_ = std::max(now_, run_until_);
+      return nullptr;
+    }
+    if (earliest.at > options_.time_max) {
+      stopping_ = true;
+      stop_outcome_ = RunOutcome::kTimeLimit;
+      return nullptr;
+    }
+    if (++steps_ > options_.steps_max) {
+      stopping_ = true;
+      stop_outcome_ = RunOutcome::kStepLimit;
+      return nullptr;
+    }
+    std::pop_heap(timers_.begin(), timers_.end(), TimerLater{});
+    Timer timer = timers_.back();
+    timers_.pop_back();
+    if (timer.at > now_) now_ = timer.at;
+    schedule_hash_ = (schedule_hash_ ^ static_cast<uint64_t>(now_.nanos())) * 0x100000001b3ULL;
+    if (timer.handler != nullptr) {
+      timer.handler->OnTimer(timer.argument);
+    } else if (timer.fiber->wait_epoch_ == timer.epoch &&
+               timer.fiber->state_ == Fiber::State::kBlocked) {
+      timer.fiber->wake_reason_ = WakeReason::kTimeout;
+      ++timer.fiber->wait_epoch_;
+      PushReady(timer.fiber);
+    }
+  }
+}
+
+RunOutcome Scheduler::Run() { return RunUntil(Instant::Max()); }
+
+RunOutcome Scheduler::RunUntil(Instant until) {
+  SIM_CHECK_MSG(!InFiber(), "Run must be called from the main stack");
+  run_until_ = until;
+  stop_requested_ = false;
+  stopping_ = false;
+  RunOutcome outcome = RunLoop();
+  run_until_ = Instant::Max();
+  if (failure_) {
+    std::exception_ptr failure = std::exchange(failure_, nullptr);
+    std::rethrow_exception(failure);
+  }
+  return outcome;
+}
+
+RunOutcome Scheduler::RunLoop() {
+  while (true) {
+    Fiber* next = PickNext();
+    if (next == nullptr) break;
+    TransferTo(&main_record_, next);
+    if (failure_) break;
+  }
+  RunOutcome outcome = stop_outcome_;
+  if (outcome == RunOutcome::kReachedTime && now_ < run_until_) now_ = run_until_;
+  stop_requested_ = false;
+  stopping_ = false;
+  return outcome;
+}
+
+WakeToken Scheduler::PrepareWait() {
+  SIM_CHECK_MSG(InFiber(), "waiting is only possible inside a fiber");
+  Fiber* self = running_;
+  ++self->wait_epoch_;
+  self->wake_pending_ = false;
+  return WakeToken{self, self->wait_epoch_};
+}
+
+WakeReason Scheduler::Block(Instant deadline) {
+  SIM_CHECK_MSG(InFiber(), "blocking is only possible inside a fiber");
+  SIM_CHECK_MSG(unwinding_ == 0, "a fiber must not block while a crash unwinds it");
+  Fiber* self = running_;
+  if (self->wake_pending_) {
+    self->wake_pending_ = false;
+    return WakeReason::kNotified;
+  }
+  self->state_ = Fiber::State::kBlocked;
+  if (deadline != Instant::Max()) {
+    PushTimer(Timer{std::max(deadline, now_), timer_sequence_++, self, self->wait_epoch_, nullptr, 0});
+  }
+  Fiber* next = PickNext();
+  if (next == self) {
+    self->state_ = Fiber::State::kRunning;
+    return self->wake_reason_;
+  }
+  TransferTo(self, next != nullptr ? next : &main_record_);
+  return self->wake_reason_;
+}
+
+void Scheduler::Yield() {
+  SIM_CHECK(InFiber());
+  Fiber* self = running_;
+  ++self->wait_epoch_;
+  self->wake_reason_ = WakeReason::kNotified;
+  PushReady(self);
+  Fiber* next = PickNext();
+  if (next == self) {
+    self->state_ = Fiber::State::kRunning;
+    return;
+  }
+  TransferTo(self, next != nullptr ? next : &main_record_);
+}
+
+void Scheduler::SleepUntil(Instant deadline) {
+  PrepareWait();
+  Block(deadline);
+}
+
+bool Scheduler::Wake(WakeToken token) {
+  Fiber* fiber = token.fiber;
+  if (fiber == nullptr || fiber->wait_epoch_ != token.epoch) return false;
+  if (fiber->state_ == Fiber::State::kRunning) {
+    // Woken before it blocked (it registered a waiter, then the notification came from code it
+    // called): its next Block returns at once.
+    ++fiber->wait_epoch_;
+    fiber->wake_pending_ = true;
+    return true;
+  }
+  if (fiber->state_ != Fiber::State::kBlocked) return false;
+  fiber->wake_reason_ = WakeReason::kNotified;
+  ++fiber->wait_epoch_;
+  PushReady(fiber);
+  return true;
+}
+
+void Scheduler::ArmTimer(Instant at, TimerHandler* handler, uint64_t argument) {
+  PushTimer(Timer{std::max(at, now_), timer_sequence_++, nullptr, 0, handler, argument});
+}
+
+void Scheduler::Kill(Fiber* fiber) {
+  SIM_CHECK_MSG(fiber != running_, "a fiber cannot kill itself; crash its process instead");
+  if (fiber->state_ == Fiber::State::kDone || fiber->state_ == Fiber::State::kFree) return;
+  ++fiber->wait_epoch_;
+  Fiber* saved = running_;
+  running_ = fiber;
+  ++unwinding_;
+  {
+    ctx::fiber doomed = std::move(fiber->context_);
+  }  // ~fiber unwinds the stack with forced_unwind, running destructors there
+  --unwinding_;
+  running_ = saved;
+  fiber->body_ = nullptr;
+  fiber->state_ = Fiber::State::kDone;
+  if (fiber->process_ != nullptr) fiber->process_->OnFiberDone(fiber);
+  Recycle(fiber);
+}
+
+}  // namespace storsim::sim

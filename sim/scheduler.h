@@ -1,0 +1,205 @@
+// The deterministic scheduler: one thread, a FIFO ready queue of fibers and a timer heap ordered
+// by (Instant, sequence number). Time jumps to the earliest timer when nothing is ready.
+//
+// Order at one instant (defined on purpose, never by accident):
+//   1. every ready fiber runs, in FIFO order, before time is looked at again;
+//   2. then the earliest timer fires; timers at the same instant fire in the order they were
+//      armed (their sequence number); a fired timer makes its fiber ready (rule 1 again).
+//
+// Fibers switch directly to the next ready fiber (one context switch per yield, not two); the
+// main stack only runs when the run stops, fails, or has nothing left to do.
+//
+// Invariants:
+//   1. At most one fiber runs at a time; `running_` names it (the main record on the main stack).
+//   2. A fiber is in exactly one of: ready queue (kReady), blocked (kBlocked), running, done.
+//   3. A wake token is valid only while the fiber's wait_epoch equals the token's epoch; every
+//      wake and every kill bumps the epoch, so stale timers and stale waiter entries do nothing.
+//   4. Fiber records are pooled and never freed before the scheduler, so a stale token never
+//      points to freed memory.
+#pragma once
+
+#include <boost/context/fiber.hpp>
+#include <cstdint>
+#include <deque>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "sim/stack_pool.h"
+#include "sim/time.h"
+
+namespace storsim::sim {
+
+class Process;
+class Scheduler;
+
+enum class WakeReason : uint8_t { kNotified, kTimeout };
+
+class Fiber {
+ public:
+  uint64_t id() const { return id_; }
+  const std::string& name() const { return name_; }
+  Process* process() const { return process_; }
+  bool done() const { return state_ == State::kDone; }
+  uint64_t wait_epoch() const { return wait_epoch_; }
+
+ private:
+  friend class Scheduler;
+  enum class State : uint8_t { kFree, kReady, kRunning, kBlocked, kDone };
+
+  boost::context::fiber context_;
+  std::function<void()> body_;
+  std::string name_;
+  Process* process_ = nullptr;
+  uint64_t id_ = 0;
+  uint64_t wait_epoch_ = 0;
+  State state_ = State::kFree;
+  WakeReason wake_reason_ = WakeReason::kNotified;
+  bool wake_pending_ = false;
+  // Index in the owning process's fiber list, for O(1) removal; -1 when not owned.
+  int64_t owner_slot_ = -1;
+};
+
+// Identifies one wait of one fiber. Waking a stale token does nothing.
+struct WakeToken {
+  Fiber* fiber = nullptr;
+  uint64_t epoch = 0;
+};
+
+// Kernel code that wants a callback at an instant (the network delivering a message) implements
+// this. Handlers run on whatever stack dispatches them and must not block.
+class TimerHandler {
+ public:
+  virtual void OnTimer(uint64_t argument) = 0;
+
+ protected:
+  ~TimerHandler() = default;
+};
+
+struct SchedulerOptions {
+  size_t stack_bytes = 256 * 1024;
+  size_t fibers_max = 100'000;
+  uint64_t steps_max = 2'000'000'000;       // fiber dispatches plus timer firings
+  Instant time_max = Instant::Max();        // simulated-time limit
+};
+
+enum class RunOutcome : uint8_t {
+  kIdle,         // nothing ready and no timer left
+  kReachedTime,  // RunUntil's instant was reached
+  kStopped,      // Stop() was called
+  kStepLimit,    // steps_max exceeded: a livelock or a runaway run
+  kTimeLimit,    // time_max exceeded
+};
+const char* RunOutcomeName(RunOutcome outcome);
+
+class Scheduler {
+ public:
+  explicit Scheduler(SchedulerOptions options = {});
+  ~Scheduler();
+  Scheduler(const Scheduler&) = delete;
+  Scheduler& operator=(const Scheduler&) = delete;
+
+  Instant Now() const { return now_; }
+  uint64_t steps() const { return steps_; }
+  // A fingerprint of every scheduling decision (which fiber ran, which timer fired, at what time).
+  uint64_t schedule_hash() const { return schedule_hash_; }
+
+  // Creates a fiber that becomes ready at once (behind those already ready). `process` may be null
+  // for kernel and test fibers. The fiber ends when `body` returns; an exception leaving `body`
+  // stops the run and is rethrown from Run on the main stack.
+  Fiber* Spawn(std::string name, Process* process, std::function<void()> body);
+
+  // Runs until idle, Stop, a limit, or a fiber's exception (rethrown here).
+  RunOutcome Run();
+  // As Run, but stops when the next event would be later than `until`; time is then `until`.
+  RunOutcome RunUntil(Instant until);
+  RunOutcome RunFor(Duration duration) { return RunUntil(now_ + duration); }
+  // Ends the current Run after the running fiber next suspends.
+  void Stop() { stop_requested_ = true; }
+
+  // --- Called from inside a fiber. ---
+  Fiber* current() const { return running_ == &main_record_ ? nullptr : running_; }
+  bool InFiber() const { return running_ != &main_record_; }
+  // The token for the next Block of the current fiber; register it with waiter queues first.
+  WakeToken PrepareWait();
+  // Suspends the current fiber until its prepared token is woken or the true-time deadline passes.
+  WakeReason Block(Instant deadline = Instant::Max());
+  // Goes to the back of the ready queue.
+  void Yield();
+  // Sleeps in true time (processes sleep through their local clock; see Env).
+  void SleepUntil(Instant deadline);
+
+  // Makes the token's fiber ready if the token is still valid. Returns whether it woke a fiber.
+  bool Wake(WakeToken token);
+
+  // Arms a kernel timer; fires handler->OnTimer(argument) at `at` (not earlier than now).
+  void ArmTimer(Instant at, TimerHandler* handler, uint64_t argument);
+
+  // Destroys a fiber that is not running: its stack unwinds (destructors run, must not block),
+  // its pending wakes become stale. Used by process crash.
+  void Kill(Fiber* fiber);
+  bool unwinding() const { return unwinding_ > 0; }
+
+  // Moves a ready fiber of a paused process aside; Unpark makes it ready again, in order.
+  void Requeue(Fiber* fiber) { PushReady(fiber); }
+
+  size_t fibers_live() const { return fibers_live_; }
+  size_t timers_pending() const { return timers_.size(); }
+
+ private:
+  struct Timer {
+    Instant at;
+    uint64_t sequence;
+    Fiber* fiber;  // wake this fiber (if epoch matches), or
+    uint64_t epoch;
+    TimerHandler* handler;  // call this handler
+    uint64_t argument;
+  };
+  struct TimerLater {
+    bool operator()(const Timer& a, const Timer& b) const {
+      return a.at != b.at ? a.at > b.at : a.sequence > b.sequence;
+    }
+  };
+  struct ReadyEntry {
+    Fiber* fiber;
+    uint64_t epoch;
+  };
+
+  void PushReady(Fiber* fiber);
+  void PushTimer(const Timer& timer);
+  // Picks the next fiber to run, firing timers as time advances. Null: switch to main.
+  Fiber* PickNext();
+  void TransferTo(Fiber* from, Fiber* to);
+  void AfterResume(boost::context::fiber&& previous);
+  boost::context::fiber FiberEntry(Fiber* fiber, boost::context::fiber&& previous);
+  void Recycle(Fiber* fiber);
+  RunOutcome RunLoop();
+
+  SchedulerOptions options_;
+  StackPool stacks_;
+  Instant now_ = Instant::Zero();
+  Instant run_until_ = Instant::Max();
+  uint64_t steps_ = 0;
+  uint64_t schedule_hash_ = 0;
+  uint64_t timer_sequence_ = 0;
+  uint64_t next_fiber_id_ = 1;
+  size_t fibers_live_ = 0;
+  int unwinding_ = 0;
+  bool stop_requested_ = false;
+  RunOutcome stop_outcome_ = RunOutcome::kIdle;
+  bool stopping_ = false;
+  std::exception_ptr failure_;
+
+  Fiber main_record_;
+  Fiber* running_ = &main_record_;
+  Fiber* switched_from_ = nullptr;
+
+  std::deque<ReadyEntry> ready_;
+  std::vector<Timer> timers_;  // binary heap under TimerLater
+  std::vector<std::unique_ptr<Fiber>> fibers_;
+  std::vector<Fiber*> free_fibers_;
+};
+
+}  // namespace storsim::sim

@@ -1,0 +1,160 @@
+// Scheduler: ordering at one instant, time jumps, limits, exceptions, kill.
+#include "sim/scheduler.h"
+
+#include <gtest/gtest.h>
+
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "sim/check.h"
+
+namespace storsim::sim {
+namespace {
+
+TEST(SchedulerTest, ReadyFibersRunFifoBeforeTimeAdvances) {
+  Scheduler scheduler;
+  std::vector<std::string> log;
+  scheduler.Spawn("a", nullptr, [&] {
+    log.push_back("a1");
+    scheduler.Yield();
+    log.push_back("a2");
+  });
+  scheduler.Spawn("b", nullptr, [&] {
+    log.push_back("b1");
+    scheduler.SleepUntil(Instant::Zero() + Duration::Seconds(1));
+    log.push_back("b2@" + scheduler.Now().ToString());
+  });
+  EXPECT_EQ(scheduler.Run(), RunOutcome::kIdle);
+  EXPECT_EQ(log, (std::vector<std::string>{"a1", "b1", "a2", "b2@1.000000000s"}));
+}
+
+TEST(SchedulerTest, TimersAtTheSameInstantFireInArmingOrder) {
+  Scheduler scheduler;
+  std::vector<int> log;
+  for (int i = 0; i < 5; ++i) {
+    scheduler.Spawn("f", nullptr, [&, i] {
+      scheduler.SleepUntil(Instant::FromNanos(100));
+      log.push_back(i);
+    });
+  }
+  scheduler.Run();
+  EXPECT_EQ(log, (std::vector<int>{0, 1, 2, 3, 4}));
+  EXPECT_EQ(scheduler.Now(), Instant::FromNanos(100));
+}
+
+TEST(SchedulerTest, ExceptionInFiberReachesCallerOfRun) {
+  Scheduler scheduler;
+  scheduler.Spawn("thrower", nullptr, [] { throw std::runtime_error("boom"); });
+  EXPECT_THROW(
+      {
+        try {
+          scheduler.Run();
+        } catch (const std::runtime_error& e) {
+          EXPECT_STREQ(e.what(), "boom");
+          throw;
+        }
+      },
+      std::runtime_error);
+}
+
+TEST(SchedulerTest, SimCheckInFiberReachesCallerAsInvariantViolation) {
+  Scheduler scheduler;
+  scheduler.Spawn("checker", nullptr, [] { SIM_CHECK(1 + 1 == 3); });
+  EXPECT_THROW(scheduler.Run(), InvariantViolation);
+}
+
+TEST(SchedulerTest, StepLimitCatchesLivelockedFiber) {
+  SchedulerOptions options;
+  options.steps_max = 10'000;
+  Scheduler scheduler(options);
+  scheduler.Spawn("spinner", nullptr, [&] {
+    while (true) scheduler.Yield();
+  });
+  EXPECT_EQ(scheduler.Run(), RunOutcome::kStepLimit);
+  EXPECT_GE(scheduler.steps(), 10'000u);
+}
+
+TEST(SchedulerTest, TimeLimitStopsRunawayTimers) {
+  SchedulerOptions options;
+  options.time_max = Instant::Zero() + Duration::Seconds(10);
+  Scheduler scheduler(options);
+  scheduler.Spawn("ticker", nullptr, [&] {
+    while (true) scheduler.SleepUntil(scheduler.Now() + Duration::Seconds(1));
+  });
+  EXPECT_EQ(scheduler.Run(), RunOutcome::kTimeLimit);
+  EXPECT_LE(scheduler.Now(), Instant::Zero() + Duration::Seconds(10));
+}
+
+TEST(SchedulerTest, RunUntilStopsAtTheInstantAndResumes) {
+  Scheduler scheduler;
+  int ticks = 0;
+  scheduler.Spawn("ticker", nullptr, [&] {
+    for (int i = 0; i < 10; ++i) {
+      scheduler.SleepUntil(scheduler.Now() + Duration::Seconds(1));
+      ++ticks;
+    }
+  });
+  EXPECT_EQ(scheduler.RunUntil(Instant::Zero() + Duration::Millis(3500)), RunOutcome::kReachedTime);
+  EXPECT_EQ(ticks, 3);
+  EXPECT_EQ(scheduler.Now(), Instant::Zero() + Duration::Millis(3500));
+  EXPECT_EQ(scheduler.Run(), RunOutcome::kIdle);
+  EXPECT_EQ(ticks, 10);
+}
+
+TEST(SchedulerTest, KillUnwindsStackAndStaleWakesDoNothing) {
+  Scheduler scheduler;
+  bool destructor_ran = false;
+  bool resumed = false;
+  struct Guard {
+    bool* flag;
+    ~Guard() { *flag = true; }
+  };
+  WakeToken token;
+  Fiber* victim = scheduler.Spawn("victim", nullptr, [&] {
+    Guard guard{&destructor_ran};
+    token = scheduler.PrepareWait();
+    scheduler.Block();
+    resumed = true;
+  });
+  scheduler.Run();
+  EXPECT_FALSE(destructor_ran);
+  scheduler.Kill(victim);
+  EXPECT_TRUE(destructor_ran);
+  EXPECT_FALSE(scheduler.Wake(token));
+  scheduler.Run();
+  EXPECT_FALSE(resumed);
+  EXPECT_EQ(scheduler.fibers_live(), 0u);
+}
+
+TEST(SchedulerTest, WakeBeforeBlockReturnsImmediately) {
+  Scheduler scheduler;
+  WakeReason reason = WakeReason::kTimeout;
+  scheduler.Spawn("self", nullptr, [&] {
+    WakeToken token = scheduler.PrepareWait();
+    EXPECT_TRUE(scheduler.Wake(token));
+    reason = scheduler.Block(scheduler.Now() + Duration::Seconds(5));
+  });
+  scheduler.Run();
+  EXPECT_EQ(reason, WakeReason::kNotified);
+  EXPECT_EQ(scheduler.Now(), Instant::Zero());
+}
+
+TEST(SchedulerTest, ManyFibersRecycleStacks) {
+  Scheduler scheduler;
+  int done = 0;
+  for (int round = 0; round < 3; ++round) {
+    for (int i = 0; i < 1000; ++i) {
+      scheduler.Spawn("worker", nullptr, [&] {
+        scheduler.Yield();
+        ++done;
+      });
+    }
+    scheduler.Run();
+  }
+  EXPECT_EQ(done, 3000);
+  EXPECT_EQ(scheduler.fibers_live(), 0u);
+}
+
+}  // namespace
+}  // namespace storsim::sim

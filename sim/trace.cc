@@ -1,0 +1,81 @@
+// Trace events, the running hash and first-divergence search.
+#include "sim/trace.h"
+
+#include <algorithm>
+
+#include "sim/check.h"
+
+namespace storsim::sim {
+
+bool TraceEvent::Has(std::string_view key) const {
+  for (const auto& field : fields) {
+    if (field.key == key) return true;
+  }
+  return false;
+}
+
+int64_t TraceEvent::Int(std::string_view key, int64_t fallback) const {
+  for (const auto& field : fields) {
+    if (field.key == key) {
+      SIM_CHECK_MSG(!field.is_text, std::string(key));
+      return field.number;
+    }
+  }
+  return fallback;
+}
+
+std::string_view TraceEvent::Str(std::string_view key) const {
+  for (const auto& field : fields) {
+    if (field.key == key && field.is_text) return field.text;
+  }
+  return {};
+}
+
+std::string TraceEvent::ToString() const {
+  std::string out = at.ToString();
+  out += process >= 0 ? " p" + std::to_string(process) : std::string(" kernel");
+  out += ' ';
+  out += kind;
+  for (const auto& field : fields) {
+    out += ' ';
+    out += field.key;
+    out += '=';
+    out += field.is_text ? field.text : std::to_string(field.number);
+  }
+  return out;
+}
+
+void Trace::Emit(Instant at, int32_t process, std::string_view kind,
+                 std::vector<TraceField> fields) {
+  TraceEvent event{sequence_++, at, kind, process, std::move(fields)};
+  hash_.Add(static_cast<uint64_t>(at.nanos()));
+  hash_.Add(static_cast<uint64_t>(static_cast<int64_t>(process)));
+  hash_.Add(kind);
+  for (const auto& field : event.fields) {
+    hash_.Add(field.key);
+    if (field.is_text) {
+      hash_.Add(field.text);
+    } else {
+      hash_.Add(static_cast<uint64_t>(field.number));
+    }
+  }
+  for (TraceObserver* observer : observers_) observer->OnEvent(event);
+}
+
+void Trace::AddObserver(TraceObserver* observer) { observers_.push_back(observer); }
+
+void Trace::RemoveObserver(TraceObserver* observer) {
+  observers_.erase(std::remove(observers_.begin(), observers_.end(), observer), observers_.end());
+}
+
+std::optional<size_t> FirstDivergence(const std::vector<TraceEvent>& a,
+                                      const std::vector<TraceEvent>& b) {
+  const size_t common = std::min(a.size(), b.size());
+  for (size_t i = 0; i < common; ++i) {
+    if (a[i].ToString() != b[i].ToString()) return i;
+  }
+  if (a.size() != b.size()) return common;
+  return std::nullopt;
+}
+
+}  // namespace storsim::sim
