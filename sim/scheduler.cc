@@ -208,7 +208,12 @@ RunOutcome Scheduler::RunLoop() {
     if (failure_) break;
   }
   RunOutcome outcome = stop_outcome_;
-  if (outcome == RunOutcome::kReachedTime && now_ < run_until_) now_ = run_until_;
+  // Time moves on to `until` even when nothing is left to run (a paused process's world still
+  // ages), so callers can rely on Now() == until after RunUntil unless the run stopped early.
+  if ((outcome == RunOutcome::kReachedTime || outcome == RunOutcome::kIdle) &&
+      run_until_ != Instant::Max() && now_ < run_until_) {
+    now_ = run_until_;
+  }
   stop_requested_ = false;
   stopping_ = false;
   return outcome;

@@ -29,6 +29,7 @@ class WaiterQueue {
   bool WakeOne(Scheduler& scheduler);
   void WakeAll(Scheduler& scheduler);
   bool empty() const { return tokens_.empty(); }
+  size_t size() const { return tokens_.size(); }  // live and stale entries
 
  private:
   static bool Live(const WakeToken& token) { return token.fiber->wait_epoch() == token.epoch; }
@@ -64,6 +65,7 @@ class Event : public Waitable {
 
   bool Ready() const override { return set_; }
   void AddWaiter(WakeToken token) override { waiters_.Add(token); }
+  size_t waiter_entries() const { return waiters_.size(); }
 
  private:
   Scheduler* scheduler_;
