@@ -52,7 +52,7 @@ Fiber* Scheduler::Spawn(std::string name, Process* process, std::function<void()
   fiber->name_ = std::move(name);
   fiber->process_ = process;
   fiber->body_ = std::move(body);
-  fiber->owner_slot_ = -1;
+  fiber->killed_ = false;
   fiber->context_ = ctx::fiber(std::allocator_arg, PooledStackAllocator(&stacks_),
                                [this, fiber](ctx::fiber&& previous) {
                                  return FiberEntry(fiber, std::move(previous));
@@ -65,6 +65,11 @@ Fiber* Scheduler::Spawn(std::string name, Process* process, std::function<void()
 }
 
 ctx::fiber Scheduler::FiberEntry(Fiber* fiber, ctx::fiber&& previous) {
+  if (fiber->killed_) {
+    // Killed before it ever ran. With fcontext the body is never entered in that case; with
+    // ucontext (sanitizer builds) it is, so go straight back to the destroyer.
+    return std::move(previous);
+  }
   AfterResume(std::move(previous));
   try {
     fiber->body_();
@@ -292,6 +297,7 @@ void Scheduler::Kill(Fiber* fiber) {
   SIM_CHECK_MSG(fiber != running_, "a fiber cannot kill itself; crash its process instead");
   if (fiber->state_ == Fiber::State::kDone || fiber->state_ == Fiber::State::kFree) return;
   ++fiber->wait_epoch_;
+  fiber->killed_ = true;
   Fiber* saved = running_;
   running_ = fiber;
   ++unwinding_;

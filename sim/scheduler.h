@@ -58,8 +58,7 @@ class Fiber {
   State state_ = State::kFree;
   WakeReason wake_reason_ = WakeReason::kNotified;
   bool wake_pending_ = false;
-  // Index in the owning process's fiber list, for O(1) removal; -1 when not owned.
-  int64_t owner_slot_ = -1;
+  bool killed_ = false;
 };
 
 // Identifies one wait of one fiber. Waking a stale token does nothing.
