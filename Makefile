@@ -6,7 +6,9 @@ JOBS        ?= 2
 SWEEP_TIME  ?= 60s
 OUT         ?= out
 
-.PHONY: all deps configure build test run bench asan determinism clean help
+FUZZ_TIME   ?= 600
+
+.PHONY: all deps configure build test run bench asan determinism fuzz-targets clean help
 
 all: build
 
@@ -17,6 +19,8 @@ help:
 	@echo "make bench        run the Google Benchmark programs"
 	@echo "make asan         kernel and model tests under AddressSanitizer + UBSan"
 	@echo "make determinism  same seeds, same trace hashes across gcc -O2, gcc -O0 and clang -O2"
+	@echo "make fuzz-targets libFuzzer on the plan decoder, the token decoder and scenario bytes"
+	@echo "                  for FUZZ_TIME seconds each (default $(FUZZ_TIME))"
 
 deps:
 	@bash scripts/install-deps.sh
@@ -54,5 +58,16 @@ asan: deps
 determinism: deps
 	bash scripts/check-determinism-across-builds.sh
 
+fuzz-targets: deps
+	cmake -S . -B $(BUILD)-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DCMAKE_CXX_COMPILER=clang++ -DSTORSIM_LIBFUZZER=ON >/dev/null
+	ninja -C $(BUILD)-fuzz -j $(JOBS) plan_decoder_fuzzer token_decoder_fuzzer scenario_bytes_fuzzer
+	@for target in plan_decoder token_decoder scenario_bytes; do \
+	  mkdir -p $(OUT)/fuzz-corpus/$$target && cp -n fuzz/corpus/$$target/* $(OUT)/fuzz-corpus/$$target/ 2>/dev/null; \
+	  echo "== $$target ($(FUZZ_TIME)s)"; \
+	  $(BUILD)-fuzz/fuzz/$${target}_fuzzer -max_total_time=$(FUZZ_TIME) -print_final_stats=1 \
+	    -artifact_prefix=$(OUT)/fuzz-crash-$$target- $(OUT)/fuzz-corpus/$$target || exit 1; \
+	done
+
 clean:
-	rm -rf $(BUILD) $(BUILD)-asan build-det-* $(OUT)
+	rm -rf $(BUILD) $(BUILD)-asan $(BUILD)-fuzz build-det-* $(OUT)

@@ -234,7 +234,7 @@ void ApplyFault(Simulation& simulation, const Fault& fault) {
       degraded.latency_min = Duration::Millis(1);
       degraded.latency_max = Duration::Millis(8);
       network.SetLink(a, b, degraded);
-      after("restore_link", [&network, a, b] { network.ResetLinks(); });
+      after("restore_link", [&network] { network.ResetLinks(); });
       break;
     }
     case FaultKind::kClog:

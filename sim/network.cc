@@ -5,12 +5,11 @@
 
 #include "sim/check.h"
 #include "sim/process.h"
-#include "sim/trace.h"
 
 namespace storsim::sim {
 
-Network::Network(Scheduler& scheduler, Random random, Trace& trace)
-    : scheduler_(scheduler), random_(random), trace_(trace) {}
+Network::Network(Scheduler& scheduler, Random random)
+    : scheduler_(scheduler), random_(random) {}
 
 Network::~Network() = default;
 

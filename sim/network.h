@@ -27,7 +27,6 @@
 namespace storsim::sim {
 
 class Process;
-class Trace;
 using ProcessId = int32_t;
 
 struct LinkOptions {
@@ -62,9 +61,9 @@ struct NetworkStats {
   uint64_t refused = 0;
 };
 
-class Network : public TimerHandler {
+class Network final : public TimerHandler {
  public:
-  Network(Scheduler& scheduler, Random random, Trace& trace);
+  Network(Scheduler& scheduler, Random random);
   ~Network();
 
   void AddProcess(Process* process);  // ids must be dense: 0, 1, 2, ...
@@ -116,7 +115,6 @@ class Network : public TimerHandler {
 
   Scheduler& scheduler_;
   Random random_;
-  Trace& trace_;
   LinkOptions default_link_;
   std::vector<Process*> processes_;
   std::vector<Link> links_;  // dense: from * capacity_ + to

@@ -35,7 +35,7 @@ class Env;
 class Rpc;
 class Simulation;
 
-class Process : public TimerHandler {
+class Process final : public TimerHandler {
  public:
   using Main = std::function<void(Env&)>;
 

@@ -10,7 +10,7 @@ Simulation::Simulation(SimulationOptions options)
     : options_(options),
       root_(options.seed),
       scheduler_(options.scheduler),
-      network_(scheduler_, root_.Fork("network"), trace_),
+      network_(scheduler_, root_.Fork("network")),
       buggify_(root_.Fork("buggify"), options.buggify) {
   network_.SetDefaultLink(options.link);
   CheckContext& context = CurrentCheckContext();

@@ -40,11 +40,9 @@ class WaiterQueue {
 // Something a fiber can wait for inside WaitAny.
 class Waitable {
  public:
+  virtual ~Waitable() = default;
   virtual bool Ready() const = 0;
   virtual void AddWaiter(WakeToken token) = 0;
-
- protected:
-  ~Waitable() = default;
 };
 
 // Waits until one of `waitables` is ready or the deadline passes. Returns the index of the first
