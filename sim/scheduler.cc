@@ -176,12 +176,17 @@ Fiber* Scheduler::PickNext() {
     std::pop_heap(timers_.begin(), timers_.end(), TimerLater{});
     Timer timer = timers_.back();
     timers_.pop_back();
+    if (timer.handler == nullptr && (timer.fiber->wait_epoch_ != timer.epoch ||
+                                     timer.fiber->state_ != Fiber::State::kBlocked)) {
+      // A stale wait timer (its fiber was woken otherwise, or died): it must not move time, or
+      // a run "until idle" would end at the last abandoned timeout instead of the last event.
+      continue;
+    }
     if (timer.at > now_) now_ = timer.at;
     schedule_hash_ = (schedule_hash_ ^ static_cast<uint64_t>(now_.nanos())) * 0x100000001b3ULL;
     if (timer.handler != nullptr) {
       timer.handler->OnTimer(timer.argument);
-    } else if (timer.fiber->wait_epoch_ == timer.epoch &&
-               timer.fiber->state_ == Fiber::State::kBlocked) {
+    } else {
       timer.fiber->wake_reason_ = WakeReason::kTimeout;
       ++timer.fiber->wait_epoch_;
       PushReady(timer.fiber);

@@ -140,6 +140,22 @@ TEST(SchedulerTest, WakeBeforeBlockReturnsImmediately) {
   EXPECT_EQ(scheduler.Now(), Instant::Zero());
 }
 
+TEST(SchedulerTest, AbandonedTimeoutsDoNotMoveTimeWhenTheRunGoesIdle) {
+  Scheduler scheduler;
+  WakeToken token;
+  scheduler.Spawn("waiter", nullptr, [&] {
+    token = scheduler.PrepareWait();
+    // Woken long before its one-hour timeout.
+    EXPECT_EQ(scheduler.Block(scheduler.Now() + Duration::Minutes(60)), WakeReason::kNotified);
+  });
+  scheduler.Spawn("waker", nullptr, [&] {
+    scheduler.SleepUntil(Instant::Zero() + Duration::Seconds(2));
+    scheduler.Wake(token);
+  });
+  EXPECT_EQ(scheduler.Run(), RunOutcome::kIdle);
+  EXPECT_EQ(scheduler.Now(), Instant::Zero() + Duration::Seconds(2));
+}
+
 TEST(SchedulerTest, ManyFibersRecycleStacks) {
   Scheduler scheduler;
   int done = 0;

@@ -1,0 +1,348 @@
+// The storsim command as scripts see it: the built binary is run through the shell, its exit
+// code, stdout (JSON) and stderr checked. Also the flag parsers, directly.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cctype>
+#include <cstdio>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "cli/flags.h"
+
+#ifndef STORSIM_BINARY
+#error "STORSIM_BINARY must name the built storsim binary"
+#endif
+
+namespace storsim::cli {
+namespace {
+
+struct Outcome {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+Outcome Storsim(const std::string& arguments) {
+  // One file per test process: ctest may run test cases in parallel.
+  const std::string err_path =
+      ::testing::TempDir() + "storsim_cli_test_stderr_" + std::to_string(getpid()) + ".txt";
+  const std::string command = std::string(STORSIM_BINARY) + " " + arguments + " 2>" + err_path;
+  Outcome outcome;
+  std::FILE* pipe = popen(command.c_str(), "r");
+  if (pipe == nullptr) return outcome;
+  char buffer[4096];
+  for (size_t read; (read = std::fread(buffer, 1, sizeof buffer, pipe)) > 0;) {
+    outcome.out.append(buffer, read);
+  }
+  const int status = pclose(pipe);
+  outcome.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  if (std::FILE* err = std::fopen(err_path.c_str(), "r")) {
+    for (size_t read; (read = std::fread(buffer, 1, sizeof buffer, err)) > 0;) {
+      outcome.err.append(buffer, read);
+    }
+    std::fclose(err);
+  }
+  return outcome;
+}
+
+// A minimal JSON reader: enough to prove the output is valid JSON and read top-level fields.
+// Values keep their raw text; strings are unescaped for \" and \\ only.
+class Json {
+ public:
+  explicit Json(std::string text) : text_(std::move(text)) {}
+
+  // Parses one object; false if the text is not exactly one valid JSON object.
+  bool ParseObject(std::map<std::string, std::string>* fields) {
+    position_ = 0;
+    SkipSpace();
+    if (!Object(fields)) return false;
+    SkipSpace();
+    return position_ == text_.size();
+  }
+
+ private:
+  void SkipSpace() {
+    while (position_ < text_.size() && std::isspace(static_cast<unsigned char>(text_[position_]))) {
+      ++position_;
+    }
+  }
+  bool Eat(char c) {
+    SkipSpace();
+    if (position_ < text_.size() && text_[position_] == c) {
+      ++position_;
+      return true;
+    }
+    return false;
+  }
+  bool String(std::string* out) {
+    if (!Eat('"')) return false;
+    std::string value;
+    while (position_ < text_.size() && text_[position_] != '"') {
+      char c = text_[position_++];
+      if (c == '\\') {
+        if (position_ >= text_.size()) return false;
+        c = text_[position_++];
+        if (c == 'u') {
+          if (position_ + 4 > text_.size()) return false;
+          position_ += 4;
+          c = '?';
+        } else if (std::string("\"\\/bfnrt").find(c) == std::string::npos) {
+          return false;
+        }
+      } else if (static_cast<unsigned char>(c) < 0x20) {
+        return false;
+      }
+      value += c;
+    }
+    if (!Eat('"')) return false;
+    if (out != nullptr) *out = value;
+    return true;
+  }
+  bool Value(std::string* raw) {
+    SkipSpace();
+    const size_t start = position_;
+    bool ok = false;
+    if (position_ >= text_.size()) return false;
+    const char c = text_[position_];
+    if (c == '{') {
+      std::map<std::string, std::string> ignored;
+      ok = Object(&ignored);
+    } else if (c == '[') {
+      ++position_;
+      ok = true;
+      if (!Eat(']')) {
+        do {
+          ok = Value(nullptr);
+        } while (ok && Eat(','));
+        ok = ok && Eat(']');
+      }
+    } else if (c == '"') {
+      std::string value;
+      ok = String(&value);
+      if (ok && raw != nullptr) {
+        *raw = value;
+        return true;
+      }
+    } else {
+      for (const char* word : {"true", "false", "null"}) {
+        if (text_.compare(position_, std::strlen(word), word) == 0) {
+          position_ += std::strlen(word);
+          ok = true;
+        }
+      }
+      if (!ok) {
+        const size_t number_start = position_;
+        while (position_ < text_.size() &&
+               std::string("-+.eE0123456789").find(text_[position_]) != std::string::npos) {
+          ++position_;
+        }
+        ok = position_ > number_start;
+      }
+    }
+    if (ok && raw != nullptr) *raw = text_.substr(start, position_ - start);
+    return ok;
+  }
+  bool Object(std::map<std::string, std::string>* fields) {
+    if (!Eat('{')) return false;
+    if (Eat('}')) return true;
+    do {
+      std::string key;
+      std::string value;
+      if (!String(&key) || !Eat(':') || !Value(&value)) return false;
+      (*fields)[key] = value;
+    } while (Eat(','));
+    return Eat('}');
+  }
+
+  std::string text_;
+  size_t position_ = 0;
+};
+
+std::vector<std::string> Lines(const std::string& text) {
+  std::vector<std::string> lines;
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t end = text.find('\n', start);
+    if (end == std::string::npos) end = text.size();
+    lines.push_back(text.substr(start, end - start));
+    start = end + 1;
+  }
+  return lines;
+}
+
+std::map<std::string, std::string> ParseOne(const std::string& line) {
+  std::map<std::string, std::string> fields;
+  EXPECT_TRUE(Json(line).ParseObject(&fields)) << "not one JSON object: " << line;
+  return fields;
+}
+
+// Seed 1 catches the planted bug (see register_scenario_test.cc for the measured rate).
+constexpr const char* kFailingBugRun =
+    "run --scenario register --seed 1 --bug register-read-one --json";
+
+TEST(CliTest, ListShowsScenariosAndBugs) {
+  const Outcome list = Storsim("list");
+  EXPECT_EQ(list.exit_code, 0) << list.err;
+  EXPECT_EQ(list.out.rfind("register ", 0), 0u) << list.out;
+  const Outcome bugs = Storsim("list --bugs");
+  EXPECT_EQ(bugs.exit_code, 0);
+  EXPECT_NE(bugs.out.find("register-read-one"), std::string::npos) << bugs.out;
+}
+
+TEST(CliTest, RunJsonPrintsOneObjectWithTheContractFields) {
+  const Outcome run = Storsim("run --scenario register --seed 4 --json");
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  const std::vector<std::string> lines = Lines(run.out);
+  ASSERT_EQ(lines.size(), 1u) << run.out;
+  std::map<std::string, std::string> fields = ParseOne(lines[0]);
+  for (const char* key : {"scenario", "seed", "token", "protocol", "bugs", "ok", "violations",
+                          "trace_hash", "events", "sim_ns", "wall_ms"}) {
+    EXPECT_EQ(fields.count(key), 1u) << key;
+  }
+  EXPECT_EQ(fields["scenario"], "register");
+  EXPECT_EQ(fields["seed"], "4");
+  EXPECT_EQ(fields["ok"], "true");
+  EXPECT_EQ(fields["violations"], "[]");
+  EXPECT_EQ(fields["bugs"], "[]");
+  EXPECT_EQ(fields["token"].rfind("v1:", 0), 0u);
+  EXPECT_EQ(fields["trace_hash"].size(), 16u);
+  EXPECT_GT(std::stoll(fields["events"]), 100);
+  EXPECT_GT(std::stoll(fields["sim_ns"]), 0);
+  // The human line on stderr names the seed and the build.
+  EXPECT_NE(run.err.find("seed=4 build="), std::string::npos) << run.err;
+  // Another process, same seed: the same fingerprint.
+  EXPECT_EQ(
+      ParseOne(Lines(Storsim("run --scenario register --seed 4 --json").out).at(0))["trace_hash"],
+      fields["trace_hash"]);
+}
+
+TEST(CliTest, PlantedBugExitsOneWithTheViolation) {
+  const Outcome run = Storsim(kFailingBugRun);
+  EXPECT_EQ(run.exit_code, 1) << run.err;
+  std::map<std::string, std::string> fields = ParseOne(Lines(run.out).at(0));
+  EXPECT_EQ(fields["ok"], "false");
+  EXPECT_NE(fields["violations"].find("\"invariant\":\"REG"), std::string::npos)
+      << fields["violations"];
+  EXPECT_NE(run.err.find("VIOLATION REG"), std::string::npos) << run.err;
+}
+
+TEST(CliTest, WritesTraceFiles) {
+  const std::string prefix = ::testing::TempDir() + "cli_test_" + std::to_string(getpid());
+  const std::string ndjson = prefix + "_trace.ndjson";
+  const std::string perfetto = prefix + "_trace.json";
+  const Outcome run = Storsim("run --scenario register --seed 3 --json --trace " + ndjson +
+                              " --perfetto " + perfetto);
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  const std::string events = ParseOne(Lines(run.out).at(0))["events"];
+  std::FILE* file = std::fopen(ndjson.c_str(), "r");
+  ASSERT_NE(file, nullptr);
+  size_t lines = 0;
+  for (int c = std::fgetc(file); c != EOF; c = std::fgetc(file)) lines += c == '\n' ? 1 : 0;
+  std::fclose(file);
+  EXPECT_EQ(std::to_string(lines), events);
+  file = std::fopen(perfetto.c_str(), "r");
+  ASSERT_NE(file, nullptr);
+  std::string perfetto_text;
+  for (int c = std::fgetc(file); c != EOF; c = std::fgetc(file))
+    perfetto_text += static_cast<char>(c);
+  std::fclose(file);
+  std::map<std::string, std::string> trace = ParseOne(perfetto_text);  // valid JSON, closed
+  EXPECT_EQ(trace.count("traceEvents"), 1u);
+  const Outcome unwritable = Storsim("run --scenario register --seed 3 --trace /nonexistent/x");
+  EXPECT_EQ(unwritable.exit_code, 2);
+  EXPECT_NE(unwritable.err.find("cannot write trace file"), std::string::npos);
+}
+
+TEST(CliTest, CheckDeterminismPasses) {
+  const Outcome run = Storsim("run --scenario register --seed 2 --check-determinism");
+  EXPECT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_NE(run.err.find("deterministic: two runs gave trace_hash"), std::string::npos) << run.err;
+}
+
+TEST(CliTest, BadUsageExitsTwoWithAMessage) {
+  struct Case {
+    const char* arguments;
+    const char* message;
+  };
+  for (const Case& c : {
+           Case{"run --scenario nope --seed 1", "unknown scenario 'nope'"},
+           Case{"run --scenario register --seed 1 --frobnicate", "unknown flag '--frobnicate'"},
+           Case{"run --scenario register --seed", "needs a value"},
+           Case{"run --scenario register --seed x12", "'x12' is not"},
+           Case{"run --scenario register --seed -3", "'-3' is not"},
+           Case{"run --scenario register", "needs --scenario and --seed"},
+           Case{"run --scenario register --seed 1 --bug nope", "has no bug 'nope'"},
+           Case{"frobnicate", "unknown command 'frobnicate'"},
+           Case{"fuzz --scenario register", "exactly one of --seeds N or --time D"},
+           Case{"fuzz --time 10parsecs", "not a duration"},
+           Case{"fuzz --seeds 2 --bug nope", "no selected scenario has bug 'nope'"},
+           Case{"list --everything", "unknown flag"},
+       }) {
+    const Outcome outcome = Storsim(c.arguments);
+    EXPECT_EQ(outcome.exit_code, 2) << c.arguments;
+    EXPECT_NE(outcome.err.find(c.message), std::string::npos) << c.arguments << ": " << outcome.err;
+    EXPECT_NE(outcome.err.find("storsim "), std::string::npos) << c.arguments;  // a hint
+  }
+}
+
+TEST(CliTest, HelpForEveryCommand) {
+  for (const char* arguments :
+       {"help", "--help", "help run", "run --help", "fuzz --help", "list --help", "help fuzz"}) {
+    const Outcome outcome = Storsim(arguments);
+    EXPECT_EQ(outcome.exit_code, 0) << arguments;
+    EXPECT_NE(outcome.out.find("usage: storsim"), std::string::npos) << arguments;
+  }
+}
+
+TEST(CliTest, FuzzJsonEndsWithASummary) {
+  const Outcome clean = Storsim("fuzz --scenario register --seeds 3 --json");
+  EXPECT_EQ(clean.exit_code, 0) << clean.err;
+  const std::vector<std::string> lines = Lines(clean.out);
+  ASSERT_EQ(lines.size(), 4u) << clean.out;  // three runs, then the summary
+  std::map<std::string, std::string> summary = ParseOne(lines.back());
+  EXPECT_EQ(summary["seeds"], "3");
+  EXPECT_EQ(summary["failures"], "[]");
+  for (const char* key : {"seeds_per_sec", "sim_seconds_per_wall_second", "marks_missed"}) {
+    EXPECT_EQ(summary.count(key), 1u) << key;
+  }
+
+  const Outcome buggy = Storsim("fuzz --scenario all --seeds 3 --bug register-read-one --json");
+  EXPECT_EQ(buggy.exit_code, 1) << buggy.err;
+  summary = ParseOne(Lines(buggy.out).back());
+  EXPECT_NE(summary["failures"].find("\"seed\":1"), std::string::npos) << summary["failures"];
+  EXPECT_NE(summary["failures"].find("\"token\":\"v1:"), std::string::npos);
+}
+
+TEST(FlagsTest, ParsesValuesRepeatsAndEqualsForm) {
+  absl::StatusOr<ParsedFlags> flags =
+      ParseFlags({{"seed", true}, {"bug", true, true}, {"json"}},
+                 {"--seed=7", "--bug", "a", "--bug", "b", "--json"}, "run");
+  ASSERT_TRUE(flags.ok()) << flags.status();
+  EXPECT_EQ(flags->Get("seed"), "7");
+  EXPECT_EQ(flags->GetAll("bug"), (std::vector<std::string>{"a", "b"}));
+  EXPECT_TRUE(flags->Has("json"));
+  EXPECT_FALSE(flags->Has("help"));
+  EXPECT_FALSE(ParseFlags({{"seed", true}}, {"--seed", "1", "--seed", "2"}, "run").ok());
+  EXPECT_FALSE(ParseFlags({{"json"}}, {"--json=yes"}, "run").ok());
+  EXPECT_FALSE(ParseFlags({{"json"}}, {"stray"}, "run").ok());
+}
+
+TEST(FlagsTest, ParsesNumbersAndDurations) {
+  EXPECT_EQ(*ParseUnsigned("18446744073709551615", "n"), UINT64_MAX);
+  EXPECT_FALSE(ParseUnsigned("18446744073709551616", "n").ok());
+  EXPECT_FALSE(ParseUnsigned("", "n").ok());
+  EXPECT_FALSE(ParseUnsigned("1e3", "n").ok());
+  EXPECT_EQ(*ParseDuration("10m", "t"), sim::Duration::Minutes(10));
+  EXPECT_EQ(*ParseDuration("500ms", "t"), sim::Duration::Millis(500));
+  EXPECT_EQ(*ParseDuration("2h", "t"), sim::Duration::Minutes(120));
+  EXPECT_FALSE(ParseDuration("10", "t").ok());
+  EXPECT_FALSE(ParseDuration("m", "t").ok());
+}
+
+}  // namespace
+}  // namespace storsim::cli

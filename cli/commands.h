@@ -1,0 +1,54 @@
+// The storsim commands (DESIGN.md §6): list, run, fuzz and help. Each takes the arguments after
+// its name and returns the process exit code:
+//   0 every invariant held; 1 an invariant was violated; 2 bad usage (with a message saying what
+//   is wrong and a hint); 3 internal error.
+// Commands are thin: they parse flags, call the scenarios library and print. Human-readable lines
+// go to stderr, JSON (--json) to stdout, one object per line.
+#pragma once
+
+#include <cstdio>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "scenarios/scenario.h"
+
+namespace storsim::cli {
+
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitViolation = 1;
+inline constexpr int kExitUsage = 2;
+inline constexpr int kExitInternal = 3;
+
+struct CommandContext {
+  const scenarios::ScenarioRegistry& registry;
+  std::string build_id;
+  std::FILE* out = stdout;
+  std::FILE* err = stderr;
+};
+
+// Dispatches on arguments[0] (the command); arguments excludes the program name.
+int Dispatch(const CommandContext& context, const std::vector<std::string>& arguments);
+
+int ListCommand(const CommandContext& context, const std::vector<std::string>& arguments);
+int RunCommand(const CommandContext& context, const std::vector<std::string>& arguments);
+int FuzzCommand(const CommandContext& context, const std::vector<std::string>& arguments);
+
+// Help text for a command ("" or unknown: the overview).
+std::string HelpText(std::string_view command);
+
+// Prints "storsim: <message>" to stderr, with a hint to `storsim help <command>` unless the
+// message has one, and returns kExitUsage.
+int UsageError(const CommandContext& context, const absl::Status& status,
+               std::string_view command = "");
+
+// The replay token of a finished run.
+std::string TokenOf(const scenarios::RunResult& result, const std::string& build_id);
+
+// Prints the run's human-readable lines to stderr: what ran (seed, build id, options, swarm,
+// fault plan size and token) and how it ended. `plan_in_full` prints every fault.
+void PrintRunReport(const CommandContext& context, const scenarios::RunResult& result,
+                    const std::string& token, bool plan_in_full);
+
+}  // namespace storsim::cli

@@ -1,0 +1,15 @@
+// Synthetic scenarios for the fuzz library's tests: small, fast, and failing in known ways, so
+// sweeps, merges and shrinking can be checked against exact expectations.
+//   "parity":  fails (invariant TEST1) when seed % 7 == 0, at a time that shrinks as the seed
+//              grows, so "fastest failing" has one right answer.
+//   "needle":  draws 12 random faults over 3 processes; fails (invariant TEST2) iff the plan holds
+//              a crash of process 1 lasting at least 1 s. Shrinking must find that one fault.
+#pragma once
+
+#include "scenarios/scenario.h"
+
+namespace storsim::fuzz {
+
+scenarios::ScenarioRegistry TestRegistry();
+
+}  // namespace storsim::fuzz

@@ -1,0 +1,298 @@
+// The fake Postgres process (see postgres_server.h): transaction execution, WAL append and sync,
+// fault injection, recovery and checkpoints.
+#include "model/postgres/postgres_server.h"
+
+#include <utility>
+#include <variant>
+
+#include "model/postgres/wal.h"
+#include "sim/check.h"
+#include "sim/simulation.h"
+
+namespace storsim::postgres {
+
+using persistence::ControllerTables;
+using persistence::Generation;
+using persistence::Operation;
+using persistence::OpResult;
+using sim::TraceField;
+
+// The state of one incarnation of the process: rebuilt by Main on every start. Handler fibers
+// hold it by shared_ptr so a fiber unwound by a crash touches its own incarnation only.
+struct PostgresServer::Incarnation {
+  ControllerTables tables;
+  uint32_t in_flight = 0;
+  bool ready = false;
+  // The WAL length at which the next checkpoint is written: a snapshot plus
+  // wal_checkpoint_records, so checkpoints stay amortised however large the tables grow.
+  size_t checkpoint_at = 0;
+};
+
+namespace {
+
+constexpr size_t kCheckpointShardsPerRecord = 512;
+
+// Releases a connection slot when the handler ends, however it ends.
+class ConnectionSlot {
+ public:
+  explicit ConnectionSlot(uint32_t& in_flight) : in_flight_(&in_flight) { ++*in_flight_; }
+  ~ConnectionSlot() { Release(); }
+  ConnectionSlot(const ConnectionSlot&) = delete;
+  ConnectionSlot& operator=(const ConnectionSlot&) = delete;
+  void Release() {
+    if (in_flight_ == nullptr) return;
+    SIM_CHECK(*in_flight_ > 0);
+    --*in_flight_;
+    in_flight_ = nullptr;
+  }
+
+ private:
+  uint32_t* in_flight_;
+};
+
+bool Chance(sim::Env& env, uint64_t per_million) {
+  return per_million > 0 && env.random().Chance(per_million, 1'000'000);
+}
+
+}  // namespace
+
+PostgresServer::PostgresServer(PostgresOptions options) : options_(options) {
+  SIM_CHECK(options_.max_connections > 0);
+  SIM_CHECK(options_.wal_checkpoint_records > 0);
+}
+
+PostgresServer::~PostgresServer() = default;
+
+sim::Process& PostgresServer::AddTo(sim::Simulation& simulation, std::string name) {
+  SIM_CHECK_MSG(process_ == nullptr, "PostgresServer added twice");
+  process_ = &simulation.AddProcess(std::move(name), [this](sim::Env& env) { Main(env); });
+  return *process_;
+}
+
+sim::Process& PostgresServer::process() {
+  SIM_CHECK(process_ != nullptr);
+  return *process_;
+}
+
+sim::ProcessId PostgresServer::id() const {
+  SIM_CHECK(process_ != nullptr);
+  return process_->id();
+}
+
+void PostgresServer::SetDown(bool down) {
+  if (down && process().up()) {
+    process().Crash();
+  } else if (!down && !process().up()) {
+    process().Start();
+  }
+}
+
+void PostgresServer::CrashAndRestart() { process().Restart(); }
+
+const ControllerTables* PostgresServer::live_tables() const {
+  if (process_ == nullptr || !process_->up() || !incarnation_ || !incarnation_->ready) {
+    return nullptr;
+  }
+  return &incarnation_->tables;
+}
+
+ControllerTables PostgresServer::DurableTables() {
+  // A scratch copy of the disk, crashed: exactly what the next incarnation will read.
+  sim::Disk disk = process().disk();
+  disk.DropUnsynced();
+  return RecoverTables(disk);
+}
+
+void PostgresServer::Main(sim::Env& env) {
+  auto incarnation = std::make_shared<Incarnation>();
+  incarnation_ = incarnation;
+  size_t records = 0;
+  incarnation->tables = RecoverTables(env.disk(), &records);
+  incarnation->checkpoint_at = records + options_.wal_checkpoint_records;
+  incarnation->ready = true;
+  ++stats_.recoveries;
+  env.Emit("db.recovered", {TraceField::Int("records", static_cast<int64_t>(records))});
+  env.rpc().Serve(kTxn, std::function<TxnReply(const TxnRequest&, const sim::CallContext&)>(
+                            [this, &env, incarnation](const TxnRequest& request,
+                                                      const sim::CallContext& context) {
+                              return Serve(env, *incarnation, request, context);
+                            }));
+  env.shutdown_requested().Wait();
+  env.rpc().StopServing(kTxn.name);
+}
+
+TxnReply PostgresServer::Serve(sim::Env& env, Incarnation& incarnation, const TxnRequest& request,
+                               const sim::CallContext& context) {
+  const Operation& operation = request.operation;
+  const char* op_name = persistence::OperationName(operation);
+  if (incarnation.in_flight >= options_.max_connections) {
+    ++stats_.refused_connection_limit;
+    env.Emit("db.fault", {TraceField::Str("fault", "connection_limit"),
+                          TraceField::Str("op", op_name)});
+    return TxnReply{{absl::ResourceExhaustedError("sorry, too many clients already"), {}}};
+  }
+  ConnectionSlot slot(incarnation.in_flight);
+  env.Sleep(options_.commit_latency + options_.extra_latency);
+
+  if (Chance(env, options_.serialization_failure_per_million)) {
+    ++stats_.serialization_failures;
+    env.Emit("db.fault", {TraceField::Str("fault", "serialization_failure"),
+                          TraceField::Str("op", op_name)});
+    return TxnReply{{absl::AbortedError("could not serialize access due to read/write "
+                                        "dependencies among transactions"),
+                     {}}};
+  }
+
+  Operation logged = operation;
+  OpResult result;
+  const bool buggy_op = std::holds_alternative<persistence::IncrementGenerationOp>(operation) ||
+                        (std::holds_alternative<persistence::UpdateLeaderOp>(operation) &&
+                         std::get<persistence::UpdateLeaderOp>(operation).prev.has_value());
+  if (options_.non_atomic_read_then_write && buggy_op) {
+    result = NonAtomic(env, incarnation, operation, &logged);
+  } else {
+    // The whole transaction in one step: nothing else runs between its read and its write.
+    result = incarnation.tables.Apply(operation);
+  }
+  if (!result.status.ok()) {
+    ++stats_.errors;
+    return TxnReply{std::move(result)};
+  }
+  Commit(env, incarnation, operation, logged, result, context);
+
+  if (Chance(env, options_.reply_lost_per_million)) {
+    ++stats_.replies_lost;
+    env.Emit("db.fault", {TraceField::Str("fault", "reply_lost"), TraceField::Str("op", op_name)});
+    slot.Release();
+    env.Sleep(options_.lost_reply_hold);  // the reply, if it is ever sent, arrives too late
+  }
+  return TxnReply{std::move(result)};
+}
+
+OpResult PostgresServer::NonAtomic(sim::Env& env, Incarnation& incarnation,
+                                   const Operation& operation, Operation* logged) {
+  SIM_MARK("db.non_atomic_read_then_write");
+  if (const auto* increment = std::get_if<persistence::IncrementGenerationOp>(&operation)) {
+    // SELECT generation ...; (gap) UPDATE ... SET generation = <read + 1>.
+    auto read = incarnation.tables.ShardGenerations({increment->shard});
+    SIM_CHECK(read.ok());
+    auto it = read->find(increment->shard);
+    if (it == read->end()) return OpResult{absl::NotFoundError("no shard"), {}};
+    if (it->second.is_none()) return OpResult{absl::FailedPreconditionError("NULL gen"), {}};
+    const Generation next = it->second.Next();
+    env.Sleep(options_.read_write_gap);
+    absl::Status written = incarnation.tables.SetGeneration(increment->shard, next, increment->node);
+    if (!written.ok()) return OpResult{written, {}};
+    *logged = persistence::SetGenerationOp{increment->shard, next, increment->node};
+    return OpResult{absl::OkStatus(), next};
+  }
+  const auto& update = std::get<persistence::UpdateLeaderOp>(operation);
+  SIM_CHECK(update.prev.has_value());
+  // SELECT * FROM controllers; compare with prev in the client; (gap) UPDATE without the WHERE.
+  if (incarnation.tables.leaders().count(*update.prev) == 0) {
+    return OpResult{absl::FailedPreconditionError("leader CAS failed on read"), {}};
+  }
+  env.Sleep(options_.read_write_gap);
+  absl::Status written = incarnation.tables.OverwriteLeader(update.next);
+  if (!written.ok()) return OpResult{written, {}};
+  *logged = persistence::OverwriteLeaderOp{update.next};
+  return OpResult{absl::OkStatus(), {}};
+}
+
+void PostgresServer::Commit(sim::Env& env, Incarnation& incarnation, const Operation& operation,
+                            const Operation& logged, const OpResult& result,
+                            const sim::CallContext& context) {
+  const char* op_name = persistence::OperationName(operation);
+  if (persistence::IsMutation(logged)) {
+    env.disk().Append(kWalFile, EncodeWalRecord(logged));
+    if (crash_before_sync_) {
+      crash_before_sync_ = false;
+      env.Emit("db.fault", {TraceField::Str("fault", "crash_before_sync"),
+                            TraceField::Str("op", op_name)});
+      // A crash, from inside: unsynced writes are lost and this incarnation ends.
+      env.disk().DropUnsynced();
+      env.Exit();
+    }
+    env.disk().SyncFile(kWalFile);
+  }
+  ++stats_.commits;
+  const auto lsn = static_cast<int64_t>(env.disk().Read(kWalFile).size());
+  std::vector<TraceField> fields = {TraceField::Str("op", op_name),
+                                    TraceField::Int("client", context.from),
+                                    TraceField::Int("lsn", lsn)};
+  if (const auto* increment = std::get_if<persistence::IncrementGenerationOp>(&operation)) {
+    const Generation generation = std::get<Generation>(result.value);
+    fields.push_back(TraceField::Str("shard", increment->shard.ToString()));
+    fields.push_back(TraceField::Int("generation", generation.value()));
+    fields.push_back(TraceField::Int("node", static_cast<int64_t>(increment->node)));
+    env.Emit("db.generation", {TraceField::Str("shard", increment->shard.ToString()),
+                               TraceField::Int("generation", generation.value()),
+                               TraceField::Int("node", static_cast<int64_t>(increment->node)),
+                               TraceField::Str("op", op_name)});
+  } else if (const auto* reattach = std::get_if<persistence::ReAttachOp>(&operation)) {
+    fields.push_back(TraceField::Int("node", static_cast<int64_t>(reattach->node)));
+    for (const auto& [shard, generation] : std::get<persistence::GenerationMap>(result.value)) {
+      if (generation.is_none()) continue;
+      env.Emit("db.generation", {TraceField::Str("shard", shard.ToString()),
+                                 TraceField::Int("generation", generation.value()),
+                                 TraceField::Int("node", static_cast<int64_t>(reattach->node)),
+                                 TraceField::Str("op", op_name)});
+    }
+  } else if (const auto* leader = std::get_if<persistence::UpdateLeaderOp>(&operation)) {
+    fields.push_back(TraceField::Str("address", leader->next.address));
+    fields.push_back(TraceField::Int("started_at", leader->next.started_at));
+    fields.push_back(TraceField::Str("prev_address", leader->prev ? leader->prev->address : ""));
+  } else if (const auto* get = std::get_if<persistence::GetLeaderOp>(&operation)) {
+    (void)get;
+    const auto& row = std::get<std::optional<persistence::LeaderRow>>(result.value);
+    fields.push_back(TraceField::Str("address", row ? row->address : ""));
+  } else if (const auto* detach = std::get_if<persistence::DetachOp>(&operation)) {
+    fields.push_back(TraceField::Str("shard", detach->shard.ToString()));
+  } else if (const auto* policy =
+                 std::get_if<persistence::UpdateNodeSchedulingPolicyOp>(&operation)) {
+    fields.push_back(TraceField::Int("node", static_cast<int64_t>(policy->node)));
+    fields.push_back(TraceField::Str("policy", NodeSchedulingPolicyName(policy->policy)));
+  } else if (const auto* update = std::get_if<persistence::UpdateTenantShardOp>(&operation)) {
+    fields.push_back(TraceField::Str("tenant", update->filter.tenant_id));
+    if (update->filter.shard) {
+      fields.push_back(TraceField::Str("shard", update->filter.shard->ToString()));
+    }
+    if (update->update.generation && !update->update.generation->is_none()) {
+      fields.push_back(TraceField::Int("generation", update->update.generation->value()));
+    }
+  }
+  env.Emit("db.commit", std::move(fields));
+  if (env.disk().Read(kWalFile).size() >= incarnation.checkpoint_at) {
+    Checkpoint(env, incarnation.tables);
+    incarnation.checkpoint_at =
+        env.disk().Read(kWalFile).size() + options_.wal_checkpoint_records;
+  }
+}
+
+void PostgresServer::Checkpoint(sim::Env& env, const ControllerTables& tables) {
+  // The snapshot is itself a list of mutations that rebuild `tables` from empty; Replace + Sync
+  // swap it in atomically (a crash keeps either the old log or the snapshot).
+  std::vector<std::string> records;
+  for (const persistence::LeaderRow& leader : tables.leaders()) {
+    records.push_back(EncodeWalRecord(persistence::UpdateLeaderOp{std::nullopt, leader}));
+  }
+  for (const auto& [id, node] : tables.nodes()) {
+    records.push_back(EncodeWalRecord(persistence::InsertNodeOp{node}));
+  }
+  persistence::InsertTenantShardsOp batch;
+  for (const auto& [id, shard] : tables.shards()) {
+    batch.shards.push_back(shard);
+    if (batch.shards.size() == kCheckpointShardsPerRecord) {
+      records.push_back(EncodeWalRecord(batch));
+      batch.shards.clear();
+    }
+  }
+  if (!batch.shards.empty()) records.push_back(EncodeWalRecord(batch));
+  env.disk().Replace(kWalFile, std::move(records));
+  env.disk().SyncFile(kWalFile);
+  ++stats_.checkpoints;
+  env.Emit("db.checkpoint",
+           {TraceField::Int("records", static_cast<int64_t>(env.disk().Read(kWalFile).size()))});
+}
+
+}  // namespace storsim::postgres

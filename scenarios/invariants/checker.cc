@@ -1,0 +1,30 @@
+// Shared helpers of the checkers.
+#include "scenarios/invariants/checker.h"
+
+#include <cstdlib>
+
+namespace storsim::invariants {
+
+std::map<int64_t, int64_t> ParsePlacement(std::string_view text) {
+  std::map<int64_t, int64_t> placement;
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t end = text.find(',', start);
+    if (end == std::string_view::npos) end = text.size();
+    const std::string_view item = text.substr(start, end - start);
+    const size_t at = item.find('@');
+    if (at != std::string_view::npos && at > 0 && at + 1 < item.size()) {
+      const std::string shard(item.substr(0, at));
+      const std::string node(item.substr(at + 1));
+      char* shard_end = nullptr;
+      char* node_end = nullptr;
+      const long long shard_number = std::strtoll(shard.c_str(), &shard_end, 10);
+      const long long node_id = std::strtoll(node.c_str(), &node_end, 10);
+      if (*shard_end == '\0' && *node_end == '\0') placement[shard_number] = node_id;
+    }
+    start = end + 1;
+  }
+  return placement;
+}
+
+}  // namespace storsim::invariants

@@ -1,0 +1,105 @@
+// S11, S12, S14 checkers fire on violating histories and accept legal ones.
+#include <gtest/gtest.h>
+
+#include "scenarios/invariants/checker_test_util.h"
+#include "scenarios/invariants/data_checkers.h"
+#include "scenarios/invariants/placement_checkers.h"
+
+namespace storsim::invariants {
+namespace {
+
+using testing::Collector;
+using testing::Event;
+using testing::Feed;
+
+sim::TraceEvent Read(int64_t at, int64_t key, int64_t request_lsn, int found, int64_t value_lsn,
+                     const char* value) {
+  return Event(at, 7, "compute.read", {{"tenant", "t1"}, {"key", key}, {"request_lsn", request_lsn},
+                                       {"found", found}, {"value_lsn", value_lsn}, {"value", value},
+                                       {"outcome", "ok"}, {"node_id", 1}});
+}
+
+TEST(AcknowledgedWriteCheckerTest, StaleLostAndCorruptReadsAreViolations) {
+  Collector collector;
+  AcknowledgedWriteChecker checker(collector.sink());
+  Feed(checker, {
+      Event(1, 7, "compute.write_acked", {{"tenant", "t1"}, {"key", 1}, {"value", "a"}, {"lsn", 10}}),
+      Event(2, 7, "compute.write_acked", {{"tenant", "t1"}, {"key", 1}, {"value", "b"}, {"lsn", 20}}),
+      Read(3, 1, 10, 1, 10, "a"),   // at 10 the write at 10 is enough
+      Read(4, 1, 25, 1, 20, "b"),
+      Read(5, 1, 25, 1, 22, "c"),   // an unacknowledged later write may be visible
+      Read(6, 2, 25, 0, 0, ""),     // never written
+  });
+  EXPECT_TRUE(collector.violations.empty()) << collector.Describe();
+  checker.OnEvent(Read(7, 1, 25, 1, 10, "a"));  // stale
+  checker.OnEvent(Read(8, 1, 25, 0, 0, ""));    // lost
+  checker.OnEvent(Read(9, 1, 25, 1, 20, "x"));  // corrupt
+  EXPECT_EQ(collector.violations.size(), 3u) << collector.Describe();
+}
+
+std::vector<sim::TraceEvent> MigrationPrefix() {
+  return {
+      Event(1, 1, "ctl.intent", {{"shard", "t1"}, {"attached", 2}}),
+      Event(2, 1, "ctl.generation", {{"shard", "t1"}, {"generation", 1}, {"node", 1}}),
+      Event(3, 5, "ps.location_config", {{"node", 1}, {"shard", "t1"}, {"mode", "AttachedSingle"}, {"gen", 1}, {"status", 200}}),
+      Event(4, 5, "ps.location_config", {{"node", 1}, {"shard", "t1"}, {"mode", "AttachedStale"}, {"gen", 1}, {"status", 200}}),
+      Event(5, 1, "ctl.generation", {{"shard", "t1"}, {"generation", 2}, {"node", 2}}),
+      Event(6, 6, "ps.location_config", {{"node", 2}, {"shard", "t1"}, {"mode", "AttachedMulti"}, {"gen", 2}, {"status", 200}}),
+  };
+}
+
+TEST(AttachBeforeDetachCheckerTest, OriginDemotedAfterNotificationIsLegal) {
+  Collector collector;
+  AttachBeforeDetachChecker checker(collector.sink());
+  Feed(checker, MigrationPrefix());
+  Feed(checker, {
+      Event(7, 8, "cplane.notify_answered", {{"tenant", "t1"}, {"shards", "0@2"}, {"outcome", "applied"}}),
+      Event(8, 5, "ps.location_config", {{"node", 1}, {"shard", "t1"}, {"mode", "Secondary"}, {"gen", 0}, {"status", 200}}),
+  });
+  EXPECT_TRUE(collector.violations.empty()) << collector.Describe();
+}
+
+TEST(AttachBeforeDetachCheckerTest, OriginDemotedBeforeNotificationIsAViolation) {
+  Collector collector;
+  AttachBeforeDetachChecker checker(collector.sink());
+  Feed(checker, MigrationPrefix());
+  checker.OnEvent(Event(8, 5, "ps.location_config", {{"node", 1}, {"shard", "t1"}, {"mode", "Secondary"}, {"gen", 0}, {"status", 200}}));
+  ASSERT_EQ(collector.violations.size(), 1u);
+  EXPECT_EQ(collector.violations[0].invariant, "S12");
+}
+
+TEST(AttachBeforeDetachCheckerTest, DetachingAShardWithNoAttachedIntentIsLegal) {
+  Collector collector;
+  AttachBeforeDetachChecker checker(collector.sink());
+  Feed(checker, {
+      Event(1, 5, "ps.location_config", {{"node", 1}, {"shard", "t1"}, {"mode", "AttachedSingle"}, {"gen", 1}, {"status", 200}}),
+      Event(2, 1, "ctl.intent", {{"shard", "t1"}, {"attached", -1}}),
+      Event(3, 5, "ps.location_config", {{"node", 1}, {"shard", "t1"}, {"mode", "Detached"}, {"gen", 0}, {"status", 200}}),
+  });
+  EXPECT_TRUE(collector.violations.empty()) << collector.Describe();
+}
+
+TEST(NotificationOrderCheckerTest, OverlappingSendsAndRevertedPlacementsAreViolations) {
+  Collector collector;
+  NotificationOrderChecker checker(collector.sink());
+  Feed(checker, {
+      Event(1, 1, "ctl.generation", {{"shard", "t1"}, {"generation", 1}, {"node", 1}}),
+      Event(2, 1, "ctl.notify.send", {{"tenant", "t1"}, {"incarnation", 1}}),
+      Event(3, 8, "cplane.notify_answered", {{"tenant", "t1"}, {"shards", "0@1"}, {"outcome", "applied"}}),
+      Event(4, 1, "ctl.notify.result", {{"tenant", "t1"}, {"incarnation", 1}}),
+      Event(5, 1, "ctl.generation", {{"shard", "t1"}, {"generation", 2}, {"node", 2}}),
+      Event(6, 1, "ctl.notify.send", {{"tenant", "t1"}, {"incarnation", 1}}),
+      Event(7, 8, "cplane.notify_answered", {{"tenant", "t1"}, {"shards", "0@2"}, {"outcome", "applied"}}),
+      Event(8, 1, "ctl.notify.result", {{"tenant", "t1"}, {"incarnation", 1}}),
+  });
+  EXPECT_TRUE(collector.violations.empty()) << collector.Describe();
+  Feed(checker, {
+      Event(9, 1, "ctl.notify.send", {{"tenant", "t1"}, {"incarnation", 1}}),
+      Event(10, 1, "ctl.notify.send", {{"tenant", "t1"}, {"incarnation", 1}}),
+      Event(11, 8, "cplane.notify_answered", {{"tenant", "t1"}, {"shards", "0@1"}, {"outcome", "applied"}}),
+  });
+  EXPECT_EQ(collector.violations.size(), 2u) << collector.Describe();
+}
+
+}  // namespace
+}  // namespace storsim::invariants

@@ -1,0 +1,65 @@
+// Generation invariants (SPEC.md §10 S4, S5, S7, S9).
+//
+// S4  GenerationChecker: per shard, every generation the database hands out (ctl.generation) is a
+//     new, larger value, never below the committed one; each generation is attached by at most one
+//     (node, pageserver incarnation); the controller's memory generation never exceeds the DB's.
+// S5  PageserverMonotonicityChecker: an attached slot never accepts an attachment at a lower
+//     generation, and a restarted pageserver never attaches below its persisted generation.
+// S7  IndexVisibilityChecker: an attachment in generation g only loads an index with generation
+//     <= g.
+// S9  ValidateChecker: /validate never answers valid=true unless the committed DB generation
+//     equals the requested one (a DB change within `race_window` before the answer is tolerated:
+//     the handler read the DB before it changed).
+#pragma once
+
+#include "scenarios/invariants/checker.h"
+#include "sim/time.h"
+
+namespace storsim::invariants {
+
+class GenerationChecker : public Checker {
+ public:
+  GenerationChecker(ViolationSink sink, DbView db) : Checker("S4", std::move(sink)), db_(db) {}
+  void OnEvent(const sim::TraceEvent& event) override;
+  std::map<std::string, int64_t> Metrics() const override {
+    return {{"generations_issued", issued_count_}};
+  }
+
+ private:
+  DbView db_;
+  std::map<std::string, std::map<int64_t, std::string>> issued_;  // shard -> gen -> by whom
+  std::map<std::pair<std::string, int64_t>, std::pair<int64_t, int64_t>> attached_by_;
+  int64_t issued_count_ = 0;
+};
+
+class PageserverMonotonicityChecker : public Checker {
+ public:
+  explicit PageserverMonotonicityChecker(ViolationSink sink) : Checker("S5", std::move(sink)) {}
+  void OnEvent(const sim::TraceEvent& event) override;
+
+ private:
+  // (node, shard) -> the generation the attached slot holds.
+  std::map<std::pair<int64_t, std::string>, int64_t> attached_;
+};
+
+class IndexVisibilityChecker : public Checker {
+ public:
+  explicit IndexVisibilityChecker(ViolationSink sink) : Checker("S7", std::move(sink)) {}
+  void OnEvent(const sim::TraceEvent& event) override;
+};
+
+class ValidateChecker : public Checker {
+ public:
+  ValidateChecker(ViolationSink sink, DbView db,
+                  sim::Duration race_window = sim::Duration::Seconds(1))
+      : Checker("S9", std::move(sink)), db_(db), race_window_(race_window) {}
+  void OnEvent(const sim::TraceEvent& event) override;
+
+ private:
+  DbView db_;
+  sim::Duration race_window_;
+  // shard -> (committed generation, when it was first seen).
+  std::map<std::string, std::pair<std::optional<int64_t>, sim::Instant>> seen_;
+};
+
+}  // namespace storsim::invariants

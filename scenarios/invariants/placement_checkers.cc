@@ -1,0 +1,124 @@
+// S12 and S14.
+#include "scenarios/invariants/placement_checkers.h"
+
+#include "scenarios/invariants/storage_checkers.h"
+
+namespace storsim::invariants {
+namespace {
+bool IsAttachedMode(std::string_view mode) {
+  return mode == "AttachedSingle" || mode == "AttachedMulti" || mode == "AttachedStale";
+}
+}  // namespace
+
+void AttachmentGenerations::Observe(const sim::TraceEvent& event) {
+  if (event.kind == "ctl.generation") {
+    auto& g = generations_[{std::string(event.Str("shard")), event.Int("node")}];
+    g = std::max(g, event.Int("generation"));
+  } else if (event.kind == "ps.attach") {
+    auto& g = generations_[{std::string(event.Str("shard")), event.Int("node")}];
+    g = std::max(g, event.Int("gen"));
+  }
+}
+
+std::optional<int64_t> AttachmentGenerations::Of(const std::string& shard, int64_t node) const {
+  auto it = generations_.find({shard, node});
+  if (it == generations_.end()) return std::nullopt;
+  return it->second;
+}
+
+// ---- S12 ----
+
+void AttachBeforeDetachChecker::OnEvent(const sim::TraceEvent& event) {
+  if (event.kind == "ctl.intent") {
+    const std::string shard(event.Str("shard"));
+    if (event.Int("attached", -1) < 0) {
+      unplaced_.insert(shard);
+    } else {
+      unplaced_.erase(shard);
+    }
+    return;
+  }
+  if (event.kind == "cplane.notify_answered" && event.Str("outcome") == "applied") {
+    auto& applied = applied_[std::string(event.Str("tenant"))];
+    applied.clear();
+    for (const auto& [number, node] : ParsePlacement(event.Str("shards"))) {
+      applied[static_cast<int>(number)] = node;
+    }
+    return;
+  }
+  if (event.kind == "ps.start") {
+    const int64_t node = event.Int("node");
+    for (auto& [shard, nodes] : slots_) nodes.erase(node);
+    return;
+  }
+  if (event.kind != "ps.location_config" || event.Int("status") != 200) return;
+  const std::string shard(event.Str("shard"));
+  const int64_t node = event.Int("node");
+  auto& nodes = slots_[shard];
+  const std::string mode(event.Str("mode"));
+  auto it = nodes.find(node);
+  const bool was_attached = it != nodes.end() && IsAttachedMode(it->second.mode);
+  if (was_attached && !IsAttachedMode(mode) && unplaced_.count(shard) == 0) {
+    const int64_t origin_generation = it->second.generation;
+    const ShardParts parts = ParseShard(shard);
+    const auto& applied = applied_[parts.tenant];
+    auto applied_node = applied.find(parts.shard_number);
+    bool covered = false;
+    for (const auto& [other, slot] : nodes) {
+      if (other == node || !IsAttachedMode(slot.mode) || slot.generation <= origin_generation) {
+        continue;
+      }
+      if (applied_node != applied.end() && applied_node->second == other) covered = true;
+    }
+    if (!covered) {
+      Report("S12", event.at,
+             "node " + std::to_string(node) + " left " + it->second.mode + " (generation " +
+                 std::to_string(origin_generation) + ") of " + shard + " for " + mode +
+                 " before another node was attached with a newer generation and notified");
+    }
+  }
+  nodes[node] = Slot{mode, event.Int("gen")};
+}
+
+// ---- S14 ----
+
+void NotificationOrderChecker::OnEvent(const sim::TraceEvent& event) {
+  generations_.Observe(event);
+  if (event.kind == "ctl.generation") {
+    const ShardParts parts = ParseShard(event.Str("shard"));
+    shard_names_[parts.tenant][parts.shard_number] = std::string(event.Str("shard"));
+    return;
+  }
+  if (event.kind == "ctl.notify.send" || event.kind == "ctl.notify.result") {
+    const std::pair<Instance, std::string> key{Instance{event.process, event.Int("incarnation")},
+                                               std::string(event.Str("tenant"))};
+    if (event.kind == "ctl.notify.result") {
+      in_flight_.erase(key);
+      return;
+    }
+    if (!in_flight_.insert(key).second) {
+      Report("S14", event.at, key.first.ToString() + " sent a notify-attach for " + key.second +
+                                  " while its previous one was still in flight");
+    }
+    return;
+  }
+  if (event.kind != "cplane.notify_answered" || event.Str("outcome") != "applied") return;
+  const std::string tenant(event.Str("tenant"));
+  auto& applied = applied_[tenant];
+  for (const auto& [number, node] : ParsePlacement(event.Str("shards"))) {
+    auto name = shard_names_[tenant].find(static_cast<int>(number));
+    if (name == shard_names_[tenant].end()) continue;
+    const std::optional<int64_t> generation = generations_.Of(name->second, node);
+    if (!generation) continue;
+    auto previous = applied.find(name->second);
+    if (previous != applied.end() && *generation < previous->second) {
+      Report("S14", event.at,
+             "the control plane applied " + name->second + " on node " + std::to_string(node) +
+                 " (generation " + std::to_string(*generation) + ") after it had applied generation " +
+                 std::to_string(previous->second));
+    }
+    applied[name->second] = std::max(previous == applied.end() ? 0 : previous->second, *generation);
+  }
+}
+
+}  // namespace storsim::invariants

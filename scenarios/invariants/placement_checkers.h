@@ -1,0 +1,55 @@
+// Placement invariants (SPEC.md §10 S12, S14).
+//
+// S12  AttachBeforeDetachChecker: a location leaves attached modes (to Secondary or Detached) only
+//      while another node holds the shard attached with a newer generation and the control plane
+//      has applied a placement naming that other node — unless the controller's intent no longer
+//      attaches the shard anywhere (tenant detached or deleted).
+// S14  NotificationOrderChecker: each controller instance sends notify-attach for a tenant one at
+//      a time; and the placement the control plane last applied never goes back to an older
+//      attachment of a shard (older = lower generation) after a newer one was applied.
+#pragma once
+
+#include "scenarios/invariants/checker.h"
+
+namespace storsim::invariants {
+
+// Generations of attachments as the trace reveals them: (shard, node) -> the newest generation the
+// database handed out for that node (ctl.generation) or the node attached (ps.attach).
+class AttachmentGenerations {
+ public:
+  void Observe(const sim::TraceEvent& event);
+  std::optional<int64_t> Of(const std::string& shard, int64_t node) const;
+
+ private:
+  std::map<std::pair<std::string, int64_t>, int64_t> generations_;
+};
+
+class AttachBeforeDetachChecker : public Checker {
+ public:
+  explicit AttachBeforeDetachChecker(ViolationSink sink) : Checker("S12", std::move(sink)) {}
+  void OnEvent(const sim::TraceEvent& event) override;
+
+ private:
+  struct Slot {
+    std::string mode;
+    int64_t generation = 0;
+  };
+  std::map<std::string, std::map<int64_t, Slot>> slots_;  // shard -> node -> slot
+  std::map<std::string, std::map<int, int64_t>> applied_;  // tenant -> shard number -> node
+  std::set<std::string> unplaced_;                          // shards with no attached intent
+};
+
+class NotificationOrderChecker : public Checker {
+ public:
+  explicit NotificationOrderChecker(ViolationSink sink) : Checker("S14", std::move(sink)) {}
+  void OnEvent(const sim::TraceEvent& event) override;
+
+ private:
+  AttachmentGenerations generations_;
+  std::set<std::pair<Instance, std::string>> in_flight_;  // (instance, tenant)
+  // tenant -> shard string -> generation of the applied placement.
+  std::map<std::string, std::map<std::string, int64_t>> applied_;
+  std::map<std::string, std::map<int, std::string>> shard_names_;  // tenant -> number -> shard
+};
+
+}  // namespace storsim::invariants

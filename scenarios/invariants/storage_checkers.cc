@@ -1,0 +1,154 @@
+// S6, S8, S10, S13.
+#include "scenarios/invariants/storage_checkers.h"
+
+#include <algorithm>
+
+namespace storsim::invariants {
+namespace {
+bool IsHex(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); }
+}  // namespace
+
+ShardParts ParseShard(std::string_view shard) {
+  ShardParts parts;
+  const size_t dash = shard.rfind('-');
+  if (dash != std::string_view::npos && shard.size() - dash == 5 &&
+      std::all_of(shard.begin() + static_cast<long>(dash) + 1, shard.end(), IsHex)) {
+    const std::string hex(shard.substr(dash + 1));
+    parts.tenant = std::string(shard.substr(0, dash));
+    parts.shard_number = std::stoi(hex.substr(0, 2), nullptr, 16);
+    parts.shard_count = std::stoi(hex.substr(2, 2), nullptr, 16);
+    return parts;
+  }
+  parts.tenant = std::string(shard);
+  return parts;
+}
+
+std::optional<int64_t> KeyGeneration(std::string_view key) {
+  if (key.size() < 9 || key[key.size() - 9] != '-') return std::nullopt;
+  const std::string_view digits = key.substr(key.size() - 8);
+  if (!std::all_of(digits.begin(), digits.end(), IsHex)) return std::nullopt;
+  return std::stoll(std::string(digits), nullptr, 16);
+}
+
+// ---- S6 ----
+
+void NoOverwriteChecker::OnEvent(const sim::TraceEvent& event) {
+  if (event.kind != "s3.put" || event.Int("node", -1) < 0) return;
+  const std::string key(event.Str("key"));
+  const std::optional<int64_t> key_generation = KeyGeneration(key);
+  if (!key_generation) return;
+  const int64_t node = event.Int("node");
+  const int64_t incarnation = event.Int("incarnation");
+  const int64_t generation = event.Int("generation");
+  if (*key_generation != generation) {
+    Report("S6", event.at, "node " + std::to_string(node) + " attached at generation " +
+                               std::to_string(generation) + " wrote " + key +
+                               ", which carries generation " + std::to_string(*key_generation));
+    return;
+  }
+  auto [it, inserted] = writers_.try_emplace(key, node, incarnation);
+  if (!inserted && it->second != std::make_pair(node, incarnation)) {
+    Report("S6", event.at, key + " was written by node " + std::to_string(it->second.first) +
+                               " incarnation " + std::to_string(it->second.second) +
+                               " and again by node " + std::to_string(node) + " incarnation " +
+                               std::to_string(incarnation));
+  }
+}
+
+// ---- S8 ----
+
+void LayerPresenceChecker::OnEvent(const sim::TraceEvent& event) {
+  if (event.kind != "ps.layer_missing") return;
+  Report("S8", event.at, "node " + std::to_string(event.Int("node")) + " attached " +
+                             std::string(event.Str("shard")) + " at generation " +
+                             std::to_string(event.Int("gen")) + " loaded an index that references " +
+                             std::string(event.Str("key")) + ", which is not in remote storage");
+}
+
+// ---- S10 ----
+
+void WalRetentionChecker::OnEvent(const sim::TraceEvent& event) {
+  if (event.kind == "ps.index_upload") {
+    const std::string shard(event.Str("shard"));
+    const int64_t generation = event.Int("gen");
+    Index& newest = newest_index_[shard];
+    if (generation >= newest.generation) newest = Index{generation, event.Int("dcl")};
+    return;
+  }
+  if (event.kind == "ps.remote_lsn_visible") {
+    auto key = std::make_tuple(event.Int("node"), event.Int("inc"), std::string(event.Str("shard")),
+                               event.Int("gen"));
+    int64_t& visible = visible_[key];
+    visible = std::max(visible, event.Int("lsn"));
+    return;
+  }
+  if (event.kind == "ps.feedback") {
+    auto key = std::make_tuple(event.Int("node"), event.Int("inc"), std::string(event.Str("shard")),
+                               event.Int("gen"));
+    auto it = visible_.find(key);
+    const int64_t visible = it == visible_.end() ? 0 : it->second;
+    if (event.Int("lsn") > visible) {
+      Report("S10", event.at, "node " + std::to_string(event.Int("node")) + " sent " +
+                                  std::string(event.Str("shard")) + " remote_consistent_lsn " +
+                                  std::to_string(event.Int("lsn")) +
+                                  " to the safekeeper, but only " + std::to_string(visible) +
+                                  " was validated");
+    }
+    return;
+  }
+  if (event.kind == "ps.wal_gap") {
+    Report("S10", event.at, "node " + std::to_string(event.Int("node")) + " attached " +
+                                std::string(event.Str("shard")) + " needs WAL from " +
+                                std::to_string(event.Int("from_lsn")) +
+                                " but the safekeeper trimmed below " +
+                                std::to_string(event.Int("trimmed_below")));
+    return;
+  }
+  if (event.kind == "sk.trim") {
+    const std::string tenant(event.Str("tenant"));
+    const int64_t trimmed_below = event.Int("trimmed_below");
+    for (const auto& [shard, index] : newest_index_) {
+      if (ParseShard(shard).tenant != tenant) continue;
+      if (trimmed_below > index.disk_consistent_lsn + 1) {
+        Report("S10", event.at, "the safekeeper trimmed " + tenant + " below " +
+                                    std::to_string(trimmed_below) + " but the newest index of " +
+                                    shard + " (generation " + std::to_string(index.generation) +
+                                    ") only covers up to " +
+                                    std::to_string(index.disk_consistent_lsn));
+        return;
+      }
+    }
+  }
+}
+
+// ---- S13 ----
+
+void DeletionBlockingChecker::OnEvent(const sim::TraceEvent& event) {
+  if (event.kind == "ps.location_config" && event.Int("status") == 200) {
+    mode_[{event.Int("node"), std::string(event.Str("shard"))}] = std::string(event.Str("mode"));
+    return;
+  }
+  if (event.kind == "ps.start") {
+    // A restart drops every slot until re-attach and location_config rebuild them.
+    const int64_t node = event.Int("node");
+    for (auto it = mode_.begin(); it != mode_.end();) {
+      it = it->first.first == node ? mode_.erase(it) : std::next(it);
+    }
+    return;
+  }
+  if (event.kind == "ps.local_reconcile" && event.Str("action") == "attach") {
+    mode_[{event.Int("node"), std::string(event.Str("shard"))}] = "AttachedSingle";
+    return;
+  }
+  if (event.kind != "ps.deletion_execute") return;
+  const std::pair<int64_t, std::string> slot{event.Int("node"), std::string(event.Str("shard"))};
+  auto it = mode_.find(slot);
+  if (it != mode_.end() && (it->second == "AttachedMulti" || it->second == "AttachedStale")) {
+    Report("S13", event.at, "node " + std::to_string(slot.first) + " executed a deletion of " +
+                                std::to_string(event.Int("keys")) + " key(s) of " + slot.second +
+                                " (generation " + std::to_string(event.Int("gen")) + ") while " +
+                                it->second);
+  }
+}
+
+}  // namespace storsim::invariants

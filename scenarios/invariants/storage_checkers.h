@@ -1,0 +1,70 @@
+// Remote storage and WAL invariants (SPEC.md §10 S6, S8, S10, S13).
+//
+// S6   NoOverwriteChecker: every generation-suffixed key a pageserver attachment PUTs carries that
+//      attachment's generation, and no such key is PUT by two different (node, incarnation)
+//      attachments. (Keys without a generation, like heatmaps, are overwritten by design.)
+// S8   LayerPresenceChecker: no index that an attachment loads references a missing object (the
+//      scrubber's "healthy" check, observed when attachments load and download).
+// S10  WalRetentionChecker: a remote_consistent_lsn reaches the safekeeper only after it was
+//      validated; the safekeeper never trims WAL that the newest index of some shard of the
+//      tenant does not cover (a future attachment resumes from that index's disk_consistent_lsn);
+//      no attachment ever finds the WAL it needs trimmed.
+// S13  DeletionBlockingChecker: no remote deletion is executed by a location in AttachedMulti or
+//      AttachedStale.
+#pragma once
+
+#include "scenarios/invariants/checker.h"
+
+namespace storsim::invariants {
+
+// "t1-0102" -> ("t1", 1, 2); "t1" -> ("t1", 0, 0).
+struct ShardParts {
+  std::string tenant;
+  int shard_number = 0;
+  int shard_count = 0;
+};
+ShardParts ParseShard(std::string_view shard);
+
+// The generation suffix of a remote key ("...-0000000a" -> 10), or nullopt.
+std::optional<int64_t> KeyGeneration(std::string_view key);
+
+class NoOverwriteChecker : public Checker {
+ public:
+  explicit NoOverwriteChecker(ViolationSink sink) : Checker("S6", std::move(sink)) {}
+  void OnEvent(const sim::TraceEvent& event) override;
+
+ private:
+  std::map<std::string, std::pair<int64_t, int64_t>> writers_;  // key -> (node, incarnation)
+};
+
+class LayerPresenceChecker : public Checker {
+ public:
+  explicit LayerPresenceChecker(ViolationSink sink) : Checker("S8", std::move(sink)) {}
+  void OnEvent(const sim::TraceEvent& event) override;
+};
+
+class WalRetentionChecker : public Checker {
+ public:
+  explicit WalRetentionChecker(ViolationSink sink) : Checker("S10", std::move(sink)) {}
+  void OnEvent(const sim::TraceEvent& event) override;
+
+ private:
+  struct Index {
+    int64_t generation = -1;
+    int64_t disk_consistent_lsn = 0;
+  };
+  std::map<std::string, Index> newest_index_;  // shard -> newest index uploaded
+  // (node, incarnation, shard, generation) -> highest validated lsn.
+  std::map<std::tuple<int64_t, int64_t, std::string, int64_t>, int64_t> visible_;
+};
+
+class DeletionBlockingChecker : public Checker {
+ public:
+  explicit DeletionBlockingChecker(ViolationSink sink) : Checker("S13", std::move(sink)) {}
+  void OnEvent(const sim::TraceEvent& event) override;
+
+ private:
+  std::map<std::pair<int64_t, std::string>, std::string> mode_;  // (node, shard) -> mode
+};
+
+}  // namespace storsim::invariants

@@ -1,0 +1,84 @@
+// S6, S8, S10, S13 checkers fire on violating histories and accept legal ones.
+#include "scenarios/invariants/storage_checkers.h"
+
+#include <gtest/gtest.h>
+
+#include "scenarios/invariants/checker_test_util.h"
+
+namespace storsim::invariants {
+namespace {
+
+using testing::Collector;
+using testing::Event;
+using testing::Feed;
+
+TEST(StorageParsingTest, ShardAndKeyGeneration) {
+  const ShardParts sharded = ParseShard("t1-0102");
+  EXPECT_EQ(sharded.tenant, "t1");
+  EXPECT_EQ(sharded.shard_number, 1);
+  EXPECT_EQ(sharded.shard_count, 2);
+  EXPECT_EQ(ParseShard("t1").tenant, "t1");
+  EXPECT_EQ(KeyGeneration("tenants/t1/timelines/1/index_part.json-0000000a"), 10);
+  EXPECT_EQ(KeyGeneration("tenants/t1/heatmap.json"), std::nullopt);
+}
+
+TEST(NoOverwriteCheckerTest, WrongSuffixOrSecondWriterIsAViolation) {
+  Collector collector;
+  NoOverwriteChecker checker(collector.sink());
+  Feed(checker, {
+      Event(1, 3, "s3.put", {{"key", "a-00000002"}, {"node", 1}, {"incarnation", 1}, {"generation", 2}}),
+      Event(2, 3, "s3.put", {{"key", "a-00000002"}, {"node", 1}, {"incarnation", 1}, {"generation", 2}}),
+      Event(3, 3, "s3.put", {{"key", "heatmap"}, {"node", 2}, {"incarnation", 1}, {"generation", 3}}),
+      Event(4, 3, "s3.put", {{"key", "heatmap"}, {"node", 1}, {"incarnation", 1}, {"generation", 2}}),
+      Event(5, 3, "s3.put", {{"key", "harness-00000001"}, {"node", -1}, {"incarnation", 1}, {"generation", 0}}),
+  });
+  EXPECT_TRUE(collector.violations.empty()) << collector.Describe();
+  checker.OnEvent(Event(6, 3, "s3.put", {{"key", "b-00000003"}, {"node", 1}, {"incarnation", 1}, {"generation", 2}}));
+  checker.OnEvent(Event(7, 3, "s3.put", {{"key", "a-00000002"}, {"node", 1}, {"incarnation", 2}, {"generation", 2}}));
+  EXPECT_EQ(collector.violations.size(), 2u);
+}
+
+TEST(LayerPresenceCheckerTest, AMissingLayerIsAViolation) {
+  Collector collector;
+  LayerPresenceChecker checker(collector.sink());
+  checker.OnEvent(Event(1, 3, "ps.activate", {{"node", 1}}));
+  EXPECT_TRUE(collector.violations.empty());
+  checker.OnEvent(Event(2, 3, "ps.layer_missing", {{"node", 1}, {"shard", "t1"}, {"gen", 3}, {"key", "layer-00000002"}}));
+  EXPECT_EQ(collector.violations.size(), 1u);
+}
+
+TEST(WalRetentionCheckerTest, UnvalidatedFeedbackAndOverTrimmingAreViolations) {
+  Collector collector;
+  WalRetentionChecker checker(collector.sink());
+  Feed(checker, {
+      Event(1, 5, "ps.index_upload", {{"node", 1}, {"inc", 1}, {"shard", "t1"}, {"gen", 2}, {"dcl", 40}}),
+      Event(2, 5, "ps.remote_lsn_visible", {{"node", 1}, {"inc", 1}, {"shard", "t1"}, {"gen", 2}, {"lsn", 40}}),
+      Event(3, 5, "ps.feedback", {{"node", 1}, {"inc", 1}, {"shard", "t1"}, {"gen", 2}, {"lsn", 40}}),
+      Event(4, 9, "sk.trim", {{"tenant", "t1"}, {"trimmed_below", 41}}),
+      // A newer generation starts from an older index: trimming must now stay below it.
+      Event(5, 6, "ps.index_upload", {{"node", 2}, {"inc", 1}, {"shard", "t1"}, {"gen", 3}, {"dcl", 30}}),
+  });
+  EXPECT_TRUE(collector.violations.empty()) << collector.Describe();
+  checker.OnEvent(Event(6, 9, "sk.trim", {{"tenant", "t1"}, {"trimmed_below", 41}}));
+  checker.OnEvent(Event(7, 6, "ps.feedback", {{"node", 2}, {"inc", 1}, {"shard", "t1"}, {"gen", 3}, {"lsn", 30}}));
+  checker.OnEvent(Event(8, 6, "ps.wal_gap", {{"node", 2}, {"shard", "t1"}, {"from_lsn", 31}, {"trimmed_below", 41}}));
+  EXPECT_EQ(collector.violations.size(), 3u) << collector.Describe();
+}
+
+TEST(DeletionBlockingCheckerTest, DeletingWhileMultiOrStaleIsAViolation) {
+  Collector collector;
+  DeletionBlockingChecker checker(collector.sink());
+  Feed(checker, {
+      Event(1, 5, "ps.location_config", {{"node", 1}, {"shard", "t1"}, {"mode", "AttachedSingle"}, {"status", 200}}),
+      Event(2, 5, "ps.deletion_execute", {{"node", 1}, {"shard", "t1"}, {"gen", 2}, {"keys", 3}}),
+      Event(3, 5, "ps.location_config", {{"node", 1}, {"shard", "t1"}, {"mode", "AttachedStale"}, {"status", 400}}),
+      Event(4, 5, "ps.deletion_execute", {{"node", 1}, {"shard", "t1"}, {"gen", 2}, {"keys", 3}}),
+  });
+  EXPECT_TRUE(collector.violations.empty()) << collector.Describe();
+  checker.OnEvent(Event(5, 5, "ps.location_config", {{"node", 1}, {"shard", "t1"}, {"mode", "AttachedMulti"}, {"status", 200}}));
+  checker.OnEvent(Event(6, 5, "ps.deletion_execute", {{"node", 1}, {"shard", "t1"}, {"gen", 2}, {"keys", 1}}));
+  EXPECT_EQ(collector.violations.size(), 1u);
+}
+
+}  // namespace
+}  // namespace storsim::invariants
