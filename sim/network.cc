@@ -188,7 +188,7 @@ void Network::Unclog(ProcessId from, ProcessId to) {
   Link& link = LinkFor(from, to);
   if (!link.clogged) return;
   link.clogged = false;
-  std::deque<Message*> held;
+  std::vector<Message*> held;
   held.swap(link.held);
   for (Message* message : held) Schedule(message, link, Duration::Zero());
 }

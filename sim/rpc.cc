@@ -1,6 +1,8 @@
 // RPC over the simulated network.
 #include "sim/rpc.h"
 
+#include <algorithm>
+
 #include "sim/check.h"
 #include "sim/env.h"
 #include "sim/simulation.h"
@@ -18,7 +20,7 @@ const char* RpcOutcomeName(RpcOutcome outcome) {
 }
 
 void Rpc::ServeRaw(const char* method, RawHandler handler) {
-  handlers_[std::string_view(method)] = std::move(handler);
+  handlers_[std::string_view(method)] = std::make_shared<RawHandler>(std::move(handler));
 }
 
 void Rpc::StopServing(const char* method) { handlers_.erase(std::string_view(method)); }
@@ -26,6 +28,20 @@ void Rpc::StopServing(const char* method) { handlers_.erase(std::string_view(met
 void Rpc::Reset() {
   handlers_.clear();
   pending_.clear();
+}
+
+Rpc::PendingCall* Rpc::FindPending(uint64_t call_id) {
+  auto it = std::lower_bound(
+      pending_.begin(), pending_.end(), call_id,
+      [](const PendingCall* pending, uint64_t id) { return pending->call_id < id; });
+  return it != pending_.end() && (*it)->call_id == call_id ? *it : nullptr;
+}
+
+void Rpc::ForgetPending(uint64_t call_id) {
+  auto it = std::lower_bound(
+      pending_.begin(), pending_.end(), call_id,
+      [](const PendingCall* pending, uint64_t id) { return pending->call_id < id; });
+  if (it != pending_.end() && (*it)->call_id == call_id) pending_.erase(it);
 }
 
 absl::Status Rpc::CallRaw(ProcessId to, const char* method, Payload request, Duration timeout,
@@ -37,7 +53,16 @@ absl::Status Rpc::CallRaw(ProcessId to, const char* method, Payload request, Dur
   ++stats_.calls;
   const uint64_t call_id = simulation.NextCallId();
   const Instant deadline = process_.env().DeadlineAfter(timeout);
-  PendingCall& pending = pending_[call_id];
+  SIM_CHECK(pending_.empty() || pending_.back()->call_id < call_id);
+  PendingCall pending;
+  pending.call_id = call_id;
+  pending_.push_back(&pending);
+  // Removes the entry however this frame ends, a crash's unwinding included.
+  struct Forget {
+    Rpc* rpc;
+    uint64_t call_id;
+    ~Forget() { rpc->ForgetPending(call_id); }
+  } forget{this, call_id};
   pending.token = scheduler.PrepareWait();
 
   Network& network = simulation.network();
@@ -54,15 +79,14 @@ absl::Status Rpc::CallRaw(ProcessId to, const char* method, Payload request, Dur
   network.Send(message);
 
   scheduler.Block(deadline);
-  auto it = pending_.find(call_id);
-  SIM_CHECK(it != pending_.end());
+  SIM_CHECK(FindPending(call_id) == &pending);
   RpcOutcome outcome;
   absl::Status status;
-  if (it->second.done && !it->second.refused) {
+  if (pending.done && !pending.refused) {
     outcome = RpcOutcome::kOk;
-    *reply = std::move(it->second.reply);
+    *reply = std::move(pending.reply);
     ++stats_.ok;
-  } else if (it->second.refused) {
+  } else if (pending.refused) {
     outcome = RpcOutcome::kRefused;
     ++stats_.refused;
     status = absl::UnavailableError(std::string("connection refused: ") + method);
@@ -76,7 +100,6 @@ absl::Status Rpc::CallRaw(ProcessId to, const char* method, Payload request, Dur
     }
     status = absl::DeadlineExceededError(std::string("timeout: ") + method);
   }
-  pending_.erase(it);
   if (outcome != RpcOutcome::kOk) {
     process_.env().Emit("rpc.failed", {TraceField::Str("method", method),
                                        TraceField::Int("to", to),
@@ -93,12 +116,12 @@ void Rpc::OnMessage(Message* message) {
       return;
     case MessageChannel::kRpcResponse:
     case MessageChannel::kRpcRefused: {
-      auto it = pending_.find(message->call_id);
-      if (it != pending_.end() && !it->second.done) {
-        it->second.done = true;
-        it->second.refused = message->channel == MessageChannel::kRpcRefused;
-        it->second.reply = std::move(message->payload);
-        process_.simulation().scheduler().Wake(it->second.token);
+      PendingCall* pending = FindPending(message->call_id);
+      if (pending != nullptr && !pending->done) {
+        pending->done = true;
+        pending->refused = message->channel == MessageChannel::kRpcRefused;
+        pending->reply = std::move(message->payload);
+        process_.simulation().scheduler().Wake(pending->token);
       }
       network.Release(message);  // a late or duplicate reply is dropped
       return;
@@ -129,19 +152,31 @@ void Rpc::HandleRequest(Message* message) {
     return;
   }
   ++stats_.served;
-  CallContext context{message->from, message->from_incarnation, message->call_id};
-  RawHandler& handler = it->second;
+  // The fiber's body captures two pointers only, so std::function keeps it inline (no heap);
+  // the call's context travels in the message itself.
   process_.SpawnFiber(std::string("rpc:") + message->method,
-                      [this, &network, context, handler, message]() mutable {
-                        Payload result = handler(message->payload, context);
-                        message->payload = std::move(result);
-                        message->to = context.from;
-                        message->from = process_.id();
-                        message->to_incarnation = context.from_incarnation;
-                        message->from_incarnation = process_.incarnation();
-                        message->channel = MessageChannel::kRpcResponse;
-                        network.Send(message);
-                      });
+                      [this, message] { RunHandler(message); });
+}
+
+void Rpc::RunHandler(Message* message) {
+  Network& network = process_.simulation().network();
+  const CallContext context{message->from, message->from_incarnation, message->call_id};
+  auto it = handlers_.find(std::string_view(message->method));
+  if (it == handlers_.end()) {
+    // Stopped serving between the request's arrival and this fiber's start: refused, as if the
+    // request had arrived a moment later.
+    message->payload.Reset();
+    message->channel = MessageChannel::kRpcRefused;
+  } else {
+    const std::shared_ptr<RawHandler> handler = it->second;  // alive until the handler returns
+    message->payload = (*handler)(message->payload, context);
+    message->channel = MessageChannel::kRpcResponse;
+  }
+  message->to = context.from;
+  message->from = process_.id();
+  message->to_incarnation = context.from_incarnation;
+  message->from_incarnation = process_.incarnation();
+  network.Send(message);
 }
 
 }  // namespace storsim::sim

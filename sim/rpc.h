@@ -13,8 +13,10 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -89,17 +91,27 @@ class Rpc {
   void Reset();  // the incarnation ended: forget handlers and pending calls
 
  private:
+  // One outstanding call. It lives in the caller's frame (CallRaw), which outlives its entry in
+  // pending_: CallRaw removes the entry before returning, and also when its fiber is unwound.
   struct PendingCall {
+    uint64_t call_id = 0;
     WakeToken token;
     bool done = false;
     bool refused = false;
     Payload reply;
   };
+  PendingCall* FindPending(uint64_t call_id);
+  void ForgetPending(uint64_t call_id);
   void HandleRequest(Message* message);
+  void RunHandler(Message* message);  // body of a handler fiber
 
   Process& process_;
-  std::map<std::string_view, RawHandler> handlers_;
-  std::map<uint64_t, PendingCall> pending_;
+  // Handlers are shared with the fibers running them, so StopServing or Reset during a call
+  // cannot destroy a handler that is still executing.
+  std::map<std::string_view, std::shared_ptr<RawHandler>> handlers_;
+  // Sorted by call id: call ids only grow, so a new call appends. Kept as a vector (not a map)
+  // so that a call allocates nothing once the vector has grown to the most calls pending at once.
+  std::vector<PendingCall*> pending_;
   RpcStats stats_;
 };
 

@@ -26,7 +26,7 @@ Scheduler::Scheduler(SchedulerOptions options)
     : options_(options), stacks_(options.stack_bytes, options.fibers_max) {
   main_record_.state_ = Fiber::State::kRunning;
   main_record_.name_ = "main";
-  timers_.reserve(1024);
+  timers_.Reserve(1024);
 }
 
 Scheduler::~Scheduler() {
@@ -51,6 +51,7 @@ Fiber* Scheduler::Spawn(std::string name, Process* process, std::function<void()
   fiber->id_ = next_fiber_id_++;
   fiber->name_ = std::move(name);
   fiber->process_ = process;
+  fiber->paused_ = process != nullptr ? &process->paused_flag() : &Fiber::kNeverPaused;
   fiber->body_ = std::move(body);
   fiber->killed_ = false;
   fiber->context_ = ctx::fiber(std::allocator_arg, PooledStackAllocator(&stacks_),
@@ -102,6 +103,7 @@ void Scheduler::AfterResume(ctx::fiber&& previous) {
 void Scheduler::Recycle(Fiber* fiber) {
   fiber->state_ = Fiber::State::kFree;
   fiber->process_ = nullptr;
+  fiber->paused_ = &Fiber::kNeverPaused;
   --fibers_live_;
   free_fibers_.push_back(fiber);
 }
@@ -120,11 +122,80 @@ void Scheduler::PushReady(Fiber* fiber) {
 }
 
 void Scheduler::PushTimer(const Timer& timer) {
-  timers_.push_back(timer);
-  std::push_heap(timers_.begin(), timers_.end(), TimerLater{});
+  timers_.Push(timer);
 }
 
-Fiber* Scheduler::PickNext() {
+void Scheduler::ReadyQueue::Grow() {
+  const size_t capacity = (mask_ + 1) * 2;
+  SIM_CHECK(capacity > mask_ + 1);
+  std::unique_ptr<ReadyEntry[]> slots(new ReadyEntry[capacity]);
+  const size_t count = size();
+  for (size_t i = 0; i < count; ++i) slots[i] = slots_[(head_ + i) & mask_];
+  slots_ = std::move(slots);
+  mask_ = capacity - 1;
+  head_ = 0;
+  tail_ = count;
+}
+
+void Scheduler::TimerQueue::Reserve(size_t timers) {
+  keys_.reserve(timers);
+  slots_.reserve(timers);
+  free_slots_.reserve(timers);
+}
+
+void Scheduler::TimerQueue::Push(const Timer& timer) {
+  uint32_t slot;
+  if (!free_slots_.empty()) {
+    slot = free_slots_.back();
+    free_slots_.pop_back();
+    slots_[slot] = timer;
+  } else {
+    SIM_CHECK_MSG(slots_.size() < (size_t{1} << kSlotBits), "too many timers pending");
+    slot = static_cast<uint32_t>(slots_.size());
+    slots_.push_back(timer);
+  }
+  SIM_CHECK(timer.sequence < (uint64_t{1} << (64 - kSlotBits)));
+  const Key key{timer.at.nanos(), (timer.sequence << kSlotBits) | slot};
+  // Sift up from a hole at the end.
+  size_t hole = keys_.size();
+  keys_.emplace_back();
+  while (hole > 0) {
+    const size_t parent = (hole - 1) / kArity;
+    if (!Before(key, keys_[parent])) break;
+    keys_[hole] = keys_[parent];
+    hole = parent;
+  }
+  keys_[hole] = key;
+}
+
+Scheduler::Timer Scheduler::TimerQueue::Pop() {
+  SIM_CHECK(!keys_.empty());
+  const uint32_t slot = static_cast<uint32_t>(keys_.front().order & ((uint64_t{1} << kSlotBits) - 1));
+  const Key last = keys_.back();
+  keys_.pop_back();
+  const size_t count = keys_.size();
+  if (count > 0) {
+    // Sift the last key down from a hole at the root.
+    size_t hole = 0;
+    while (true) {
+      const size_t first = hole * kArity + 1;
+      if (first >= count) break;
+      const size_t end = std::min(first + kArity, count);
+      size_t best = first;
+      for (size_t child = first + 1; child < end; ++child) {
+        if (Before(keys_[child], keys_[best])) best = child;
+      }
+      if (!Before(keys_[best], last)) break;
+      keys_[hole] = keys_[best];
+      hole = best;
+    }
+    keys_[hole] = last;
+  }
+  free_slots_.push_back(slot);
+  return slots_[slot];
+}
+
+Fiber* Scheduler::PickNextSlow() {
   while (true) {
     if (stop_requested_ || stopping_) {
       if (!stopping_) {
@@ -156,14 +227,14 @@ Fiber* Scheduler::PickNext() {
       stop_outcome_ = RunOutcome::kIdle;
       return nullptr;
     }
-    const Timer& earliest = timers_.front();
-    if (earliest.at > run_until_) {
+    const Instant earliest = timers_.earliest();
+    if (earliest > run_until_) {
       stopping_ = true;
       stop_outcome_ = RunOutcome::kReachedTime;
       now_ = std::max(now_, run_until_);
       return nullptr;
     }
-    if (earliest.at > options_.time_max) {
+    if (earliest > options_.time_max) {
       stopping_ = true;
       stop_outcome_ = RunOutcome::kTimeLimit;
       return nullptr;
@@ -173,9 +244,7 @@ Fiber* Scheduler::PickNext() {
       stop_outcome_ = RunOutcome::kStepLimit;
       return nullptr;
     }
-    std::pop_heap(timers_.begin(), timers_.end(), TimerLater{});
-    Timer timer = timers_.back();
-    timers_.pop_back();
+    const Timer timer = timers_.Pop();
     if (timer.handler == nullptr && (timer.fiber->wait_epoch_ != timer.epoch ||
                                      timer.fiber->state_ != Fiber::State::kBlocked)) {
       // A stale wait timer (its fiber was woken otherwise, or died): it must not move time, or

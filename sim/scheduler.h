@@ -53,6 +53,10 @@ class Fiber {
   std::function<void()> body_;
   std::string name_;
   Process* process_ = nullptr;
+  // The owning process's paused flag (a constant false for kernel fibers): lets the inline
+  // dispatch path see a pause without including process.h.
+  static constexpr bool kNeverPaused = false;
+  const bool* paused_ = &kNeverPaused;
   uint64_t id_ = 0;
   uint64_t wait_epoch_ = 0;
   State state_ = State::kFree;
@@ -156,20 +160,86 @@ class Scheduler {
     TimerHandler* handler;  // call this handler
     uint64_t argument;
   };
-  struct TimerLater {
-    bool operator()(const Timer& a, const Timer& b) const {
-      return a.at != b.at ? a.at > b.at : a.sequence > b.sequence;
+  // Pending timers: a 4-ary min-heap of 16-byte keys ordered by (at, sequence), the rest of each
+  // timer in a slab slot named by the key. Same order as a heap of whole Timers under
+  // (at, sequence), so firing order (and every fingerprint) is unchanged; but a sift moves 16
+  // bytes instead of 48 and the tree is half as deep.
+  class TimerQueue {
+   public:
+    bool empty() const { return keys_.empty(); }
+    size_t size() const { return keys_.size(); }
+    Instant earliest() const { return Instant::FromNanos(keys_.front().at); }
+    void Push(const Timer& timer);
+    Timer Pop();  // precondition: !empty()
+    void Reserve(size_t timers);
+
+   private:
+    static constexpr int kSlotBits = 24;  // bound on timers pending at once: 2^24
+    static constexpr size_t kArity = 4;
+    struct Key {
+      int64_t at;
+      uint64_t order;  // sequence << kSlotBits | slot: unique, and ordered as the sequence
+    };
+    static bool Before(const Key& a, const Key& b) {
+      return a.at != b.at ? a.at < b.at : a.order < b.order;
     }
+    std::vector<Key> keys_;
+    std::vector<Timer> slots_;
+    std::vector<uint32_t> free_slots_;
   };
   struct ReadyEntry {
     Fiber* fiber;
     uint64_t epoch;
   };
+  // FIFO of ready entries on a power-of-two ring. Push and pop never allocate once the ring has
+  // grown to the largest ready set seen (std::deque allocates and frees a block every 32 entries,
+  // and its segmented iterators cost a branch per operation).
+  class ReadyQueue {
+   public:
+    ReadyQueue() : slots_(new ReadyEntry[kInitialSlots]), mask_(kInitialSlots - 1) {}
+    bool empty() const { return head_ == tail_; }
+    size_t size() const { return tail_ - head_; }
+    const ReadyEntry& front() const { return slots_[head_ & mask_]; }
+    void pop_front() { ++head_; }
+    void push_back(ReadyEntry entry) {
+      if (size() > mask_) Grow();
+      slots_[tail_ & mask_] = entry;
+      ++tail_;
+    }
+    void push_front(ReadyEntry entry) {
+      if (size() > mask_) Grow();
+      --head_;
+      slots_[head_ & mask_] = entry;
+    }
+
+   private:
+    static constexpr size_t kInitialSlots = 256;
+    void Grow();  // doubles the ring, keeping the order
+    std::unique_ptr<ReadyEntry[]> slots_;
+    size_t mask_;      // capacity - 1; the capacity is a power of two
+    size_t head_ = 0;  // both count up forever (mod 2^64); the size is their difference
+    size_t tail_ = 0;
+  };
 
   void PushReady(Fiber* fiber);
   void PushTimer(const Timer& timer);
   // Picks the next fiber to run, firing timers as time advances. Null: switch to main.
-  Fiber* PickNext();
+  // The common case (a live ready fiber, no stop, no limit) is inline; the rest is PickNextSlow.
+  Fiber* PickNext() {
+    if (!stop_requested_ && !stopping_ && !ready_.empty()) {
+      const ReadyEntry entry = ready_.front();
+      Fiber* fiber = entry.fiber;
+      if (entry.epoch == fiber->wait_epoch_ && fiber->state_ == Fiber::State::kReady &&
+          !*fiber->paused_ && steps_ < options_.steps_max) {
+        ready_.pop_front();
+        ++steps_;
+        schedule_hash_ = (schedule_hash_ ^ fiber->id_) * 0x100000001b3ULL;
+        return fiber;
+      }
+    }
+    return PickNextSlow();
+  }
+  Fiber* PickNextSlow();
   void TransferTo(Fiber* from, Fiber* to);
   void AfterResume(boost::context::fiber&& previous);
   boost::context::fiber FiberEntry(Fiber* fiber, boost::context::fiber&& previous);
@@ -195,8 +265,8 @@ class Scheduler {
   Fiber* running_ = &main_record_;
   Fiber* switched_from_ = nullptr;
 
-  std::deque<ReadyEntry> ready_;
-  std::vector<Timer> timers_;  // binary heap under TimerLater
+  ReadyQueue ready_;
+  TimerQueue timers_;
   std::vector<std::unique_ptr<Fiber>> fibers_;
   std::vector<Fiber*> free_fibers_;
 };
