@@ -1,0 +1,49 @@
+// The list of the controller's switchable defects, for the CLI (`storsim list --bugs`) and the
+// fuzzers. The sites that check them are named in defects.h.
+#include "model/controller/defects.h"
+
+namespace storsim::controller {
+
+std::vector<api::DefectInfo> ControllerDefects() {
+  const char* component = "controller";
+  return {
+      {kDefectNoSelfRestartCheck, component, "PR #11703 (bug #1)", "L3",
+       "a restarted leader sends step-down to its own address in the leader row"},
+      {kDefectStepDownNotShared, component, "PR #11703 (bug #1)", "S3 L3",
+       "each step-down request runs its own task; a retry answers at once with a partial "
+       "observed snapshot while reconcilers are still running"},
+      {kDefectLiveIgnoresLeadership, component, "PR #11703 (bug #1)", "L3",
+       "/live answers 200 on a stepped-down instance, so k8s never restarts it"},
+      {kDefectStepDownExitsWhenSlow, component, "PR #11412 / #11703 (bug #1)", "L3",
+       "the step-down task exits the process when it has not finished after 10 s"},
+      {kDefectValidateTrustsMemory, component, "PR #8784 (bug #3)", "S8 S9",
+       "/validate checks the in-memory generation only and answers valid for unknown shards"},
+      {kDefectMigrationsBeforeStepDown, component, "PR #8756 (bug #4)", "S3",
+       "schema migrations run before the step-down request, under a live old leader"},
+      {kDefectNoRefreshUnknownObserved, component, "PR #7027 (bug #6)", "L1",
+       "the reconciler increments the generation for unknown observed state without refreshing"},
+      {kDefectSkipNotifyAfterRefresh, component, "PR #11342 (bug #7)", "L1 L7",
+       "after a refresh shows observed == intent the compute notification is skipped"},
+      {kDefectPendingNotifyDroppedOnFailure, component, "PR #10352 (bug #8)", "L6",
+       "pending_compute_notification is only carried by successful reconciles"},
+      {kDefectDedupeIgnoresApplied, component, "PR #9435 (bug #9)", "L1 S14",
+       "compute hook dedupes on the last request, ignoring whether it was applied, and a 423 "
+       "leaves the last remote state unchanged"},
+      {kDefectDetachKeepsComputeCache, component, "PR #9045 (bug #10)", "L1",
+       "detaching a shard does not drop it from the compute hook cache"},
+      {kDefectNotifyIgnoresOriginDeath, component, "PR #9147 (bug #11)", "L1 L4",
+       "the live-migration notify loop retries forever even when the origin died"},
+      {kDefectLsnWaitIgnoresCancel, component, "PR #9486 (bug #12)", "L1",
+       "the live-migration LSN catch-up wait ignores cancellation"},
+      {kDefectTransitionsPerNode, component, "PR #9281 (bug #13)", "L2",
+       "availability transitions are handled node by node before all updates are applied"},
+      {kDefectDrainIgnoresOutgoing, component, "PR #12754 (bug #14)", "L4",
+       "drain ignores migrations already leaving the node and reports it drained too early"},
+      {kDefectReconcileAbortsOnFirstError, component, "PR #12745 (bug #15)", "L1",
+       "the reconciler stops at the first failing location call instead of attempting all"},
+      {kDefectActivationEditsObservedInPlace, component, "PR #10298 / #11155 (bug #17)", "L1",
+       "node activation writes listed configs into observed state in place, racing results"},
+  };
+}
+
+}  // namespace storsim::controller

@@ -1,0 +1,59 @@
+// The controller's switchable defects (SPEC.md §12 bug zoo entries that live in the controller).
+// Each name below is checked at exactly the site that upstream fixed; with the defect off the
+// code path is upstream's fixed behaviour. ControllerDefects() lists them for the CLI and the
+// fuzzers, with the upstream reference and the invariant that should trip.
+//
+// Not here: #5 (READ COMMITTED read-then-write) lives in the database (model/postgres,
+// PostgresOptions.non_atomic_read_then_write); #16 lives in the pageserver; #2 needs shard
+// splits, which this controller model does not implement.
+//
+// Code-reading hazards after the table are upstream's *default* behaviour and so are not
+// switches: the stale instance's heartbeat-driven detach (§3.3; option
+// stop_heartbeats_on_step_down turns it off), the drain task writing the DB after step-down, the
+// double INSERT into an empty `controllers`, re_attach Deleting→Pause in the DB vs Active in
+// memory, and a persisted Draining policy with no task after restart. Each is visible in the
+// trace (events.h) so checkers can flag it.
+#pragma once
+
+#include <vector>
+
+#include "model/api/defects.h"
+
+namespace storsim::controller {
+
+// #1 (PR #11703), four independent parts of the fix.
+inline constexpr char kDefectNoSelfRestartCheck[] = "ctl-no-self-restart-check";
+inline constexpr char kDefectStepDownNotShared[] = "ctl-step-down-not-shared";
+inline constexpr char kDefectLiveIgnoresLeadership[] = "ctl-live-ignores-leadership";
+inline constexpr char kDefectStepDownExitsWhenSlow[] = "ctl-step-down-exits-when-slow";
+// #3 (PR #8784).
+inline constexpr char kDefectValidateTrustsMemory[] = "ctl-validate-trusts-memory";
+// #4 (PR #8756).
+inline constexpr char kDefectMigrationsBeforeStepDown[] = "ctl-migrations-before-step-down";
+// #6 (PR #7027).
+inline constexpr char kDefectNoRefreshUnknownObserved[] = "ctl-no-refresh-unknown-observed";
+// #7 (PR #11342).
+inline constexpr char kDefectSkipNotifyAfterRefresh[] = "ctl-skip-notify-after-refresh";
+// #8 (PR #10352).
+inline constexpr char kDefectPendingNotifyDroppedOnFailure[] = "ctl-pending-notify-dropped";
+// #9 (PR #9435).
+inline constexpr char kDefectDedupeIgnoresApplied[] = "ctl-dedupe-ignores-applied";
+// #10 (PR #9045).
+inline constexpr char kDefectDetachKeepsComputeCache[] = "ctl-detach-keeps-compute-cache";
+// #11 (PR #9147).
+inline constexpr char kDefectNotifyIgnoresOriginDeath[] = "ctl-notify-ignores-origin-death";
+// #12 (PR #9486).
+inline constexpr char kDefectLsnWaitIgnoresCancel[] = "ctl-lsn-wait-ignores-cancel";
+// #13 (PR #9281).
+inline constexpr char kDefectTransitionsPerNode[] = "ctl-availability-transitions-per-node";
+// #14 (PR #12754).
+inline constexpr char kDefectDrainIgnoresOutgoing[] = "ctl-drain-ignores-outgoing-migrations";
+// #15 (PR #12745).
+inline constexpr char kDefectReconcileAbortsOnFirstError[] = "ctl-reconcile-aborts-on-first-error";
+// #17 (PR #10298 / #11155).
+inline constexpr char kDefectActivationEditsObservedInPlace[] =
+    "ctl-activation-edits-observed-in-place";
+
+std::vector<api::DefectInfo> ControllerDefects();
+
+}  // namespace storsim::controller

@@ -1,0 +1,132 @@
+// Drain and fill (SPEC.md §7.1–7.2): preconditions and codes, drain moves attached shards that
+// have secondaries and ends in PauseForRestart, cancel ends in Active, fill moves shards back.
+#include <gtest/gtest.h>
+
+#include "model/controller/controller_test_util.h"
+#include "model/controller/events.h"
+
+namespace storsim::controller::testing {
+namespace {
+
+using sim::Duration;
+
+class DrainFillTest : public ::testing::Test {
+ protected:
+  DrainFillTest() {
+    ps1_ = &harness_.AddPageserver(1);
+    ps2_ = &harness_.AddPageserver(2);
+    harness_.AddControlPlane();
+    // Three HA tenants attached on node 1 (secondaries on node 2) and one non-HA tenant.
+    for (const char* tenant : {"ha1", "ha2", "ha3"}) {
+      EXPECT_TRUE(harness_.tables().InsertTenantShards({ShardRow(tenant, 1, 1)}).ok());
+    }
+    EXPECT_TRUE(harness_.tables()
+                    .InsertTenantShards({ShardRow("solo", 1, 1, persistence::PlacementPolicy::Attached(0))})
+                    .ok());
+    controller_ = &harness_.AddController("ctl-a");
+    controller_->process->Start();
+    EXPECT_TRUE(harness_.RunUntil(
+        [&] {
+          ControllerSnapshot snapshot = controller_->controller->Snapshot();
+          return snapshot.startup_complete && snapshot.reconcilers_in_flight == 0;
+        },
+        Duration::Seconds(30)));
+  }
+  api::Http Request(sim::RpcMethod<api::NodeRequest, api::StatusResponse> method, api::NodeId node) {
+    auto reply = harness_.Call(controller_->process->id(), method, api::NodeRequest{node});
+    EXPECT_TRUE(reply.ok());
+    return reply.ok() ? reply->status : api::Http::kInternalError;
+  }
+  NodeSchedulingPolicy Policy(api::NodeId node) {
+    return controller_->controller->Snapshot().nodes.at(node).policy;
+  }
+  size_t AttachedOn(api::NodeId node) {
+    size_t count = 0;
+    for (const auto& [id, shard] : controller_->controller->Snapshot().shards) {
+      if (shard.intent.attached == node) ++count;
+    }
+    return count;
+  }
+  Harness harness_;
+  FakePageserver* ps1_ = nullptr;
+  FakePageserver* ps2_ = nullptr;
+  ControllerInstance* controller_ = nullptr;
+};
+
+TEST_F(DrainFillTest, DrainPreconditions) {
+  EXPECT_EQ(Request(api::kNodeDrain, 9), api::Http::kNotFound);
+  EXPECT_EQ(Request(api::kNodeCancelDrain, 1), api::Http::kPreconditionFailed);
+  ASSERT_TRUE(harness_.Call(controller_->process->id(), api::kNodeConfigure,
+                            api::NodeConfigureRequest{1, NodeSchedulingPolicy::kPause})
+                  .ok());
+  EXPECT_EQ(Request(api::kNodeDrain, 1), api::Http::kPreconditionFailed);  // Pause: 412
+  ASSERT_TRUE(harness_.Call(controller_->process->id(), api::kNodeConfigure,
+                            api::NodeConfigureRequest{1, NodeSchedulingPolicy::kActive})
+                  .ok());
+  ps2_->process->Crash();
+  harness_.simulation().RunFor(Duration::Seconds(45));
+  EXPECT_EQ(Request(api::kNodeDrain, 2), api::Http::kServiceUnavailable);  // unavailable
+  EXPECT_EQ(Request(api::kNodeDrain, 1), api::Http::kPreconditionFailed);  // nowhere to go
+}
+
+TEST_F(DrainFillTest, DrainMovesHaShardsAndEndsPausedForRestart) {
+  ASSERT_EQ(AttachedOn(1), 4u);
+  EXPECT_EQ(Request(api::kNodeDrain, 1), api::Http::kAccepted);
+  EXPECT_EQ(Policy(1), NodeSchedulingPolicy::kDraining);
+  EXPECT_EQ(Request(api::kNodeDrain, 1), api::Http::kPreconditionFailed);  // one op at a time
+  ASSERT_TRUE(harness_.RunUntil([&] { return Policy(1) == NodeSchedulingPolicy::kPauseForRestart; },
+                                Duration::Seconds(60)));
+  EXPECT_EQ(AttachedOn(1), 1u);  // the non-HA tenant stays
+  for (const char* tenant : {"ha1", "ha2", "ha3"}) {
+    const api::TenantShardId shard{tenant, 0, 0};
+    ASSERT_TRUE(ps2_->slots.count(shard));
+    EXPECT_EQ(ps2_->slots.at(shard).mode, api::LocationMode::kAttachedSingle);
+    EXPECT_EQ(ps1_->slots.at(shard).mode, api::LocationMode::kSecondary);
+  }
+  EXPECT_EQ(harness_.tables().nodes().at(1).scheduling_policy, NodeSchedulingPolicy::kPauseForRestart);
+  auto ends = harness_.EventsOf(events::kOperation);
+  ASSERT_FALSE(ends.empty());
+  EXPECT_EQ(ends.back().Str("result"), "done");
+}
+
+TEST_F(DrainFillTest, CancelledDrainEndsActive) {
+  ps2_->download_delay = Duration::Seconds(60);  // slow secondary warm-up keeps moves in flight
+  EXPECT_EQ(Request(api::kNodeDrain, 1), api::Http::kAccepted);
+  harness_.simulation().RunFor(Duration::Seconds(1));
+  EXPECT_EQ(Request(api::kNodeCancelFill, 1), api::Http::kPreconditionFailed);
+  EXPECT_EQ(Request(api::kNodeCancelDrain, 1), api::Http::kOk);
+  ASSERT_TRUE(harness_.RunUntil([&] { return !controller_->controller->Snapshot().operation; },
+                                Duration::Seconds(10)));
+  EXPECT_EQ(Policy(1), NodeSchedulingPolicy::kActive);
+  EXPECT_EQ(harness_.tables().nodes().at(1).scheduling_policy, NodeSchedulingPolicy::kActive);
+  EXPECT_EQ(harness_.EventsOf(events::kOperation).back().Str("result"), "cancelled");
+}
+
+TEST_F(DrainFillTest, FillAfterRestartMovesShardsBack) {
+  EXPECT_EQ(Request(api::kNodeDrain, 1), api::Http::kAccepted);
+  ASSERT_TRUE(harness_.RunUntil([&] { return Policy(1) == NodeSchedulingPolicy::kPauseForRestart; },
+                                Duration::Seconds(60)));
+  EXPECT_EQ(Request(api::kNodeFill, 1), api::Http::kPreconditionFailed);  // not Active yet
+  // The pageserver restarts and re-attaches: policy back to Active, WarmingUp, then Active.
+  auto reattach = harness_.Call(controller_->process->id(), api::kReAttach,
+                                api::ReAttachRequest{1, {}, false});
+  ASSERT_TRUE(reattach.ok());
+  EXPECT_EQ(Policy(1), NodeSchedulingPolicy::kActive);
+  ASSERT_TRUE(harness_.RunUntil(
+      [&] {
+        return controller_->controller->Snapshot().nodes.at(1).availability ==
+               api::NodeAvailability::kActive;
+      },
+      Duration::Seconds(10)));
+  const size_t before = AttachedOn(1);
+  EXPECT_EQ(Request(api::kNodeFill, 1), api::Http::kAccepted);
+  EXPECT_EQ(Policy(1), NodeSchedulingPolicy::kFilling);
+  ASSERT_TRUE(harness_.RunUntil([&] { return !controller_->controller->Snapshot().operation; },
+                                Duration::Seconds(60)));
+  EXPECT_EQ(Policy(1), NodeSchedulingPolicy::kActive);
+  EXPECT_GT(AttachedOn(1), before);
+  EXPECT_EQ(harness_.EventsOf(events::kOperation).back().Str("result"), "done");
+}
+
+}  // namespace
+}  // namespace storsim::controller::testing

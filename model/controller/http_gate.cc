@@ -1,0 +1,117 @@
+// The HTTP surface (SPEC.md §3.4): every method of controller_api.h and upcall_api.h served over
+// sim RPC behind upstream's gating. A Candidate answers 503 except the probes; a SteppedDown
+// instance forwards everything except step_down and the probes to the leader named by the DB row
+// (503 when there is no row or the row names itself, 500 on a proxy transport error, 40 s
+// timeout); a Leader serves, and tenant-mutating handlers first wait <= 30 s for
+// startup_complete (else 408).
+#include <functional>
+#include <string>
+
+#include "model/controller/defects.h"
+#include "model/controller/events.h"
+#include "model/controller/service.h"
+
+namespace storsim::controller {
+
+using sim::TraceField;
+
+bool Service::WaitForStartup() {
+  if (startup_complete_) return true;
+  return startup_complete_event_.Wait(
+      context_.env().DeadlineAfter(context_.timings().startup_wait_for_handlers));
+}
+
+api::StatusResponse Service::HandleProbe(const api::ProbeRequest& request) {
+  switch (request.probe) {
+    case api::Probe::kStatus:
+      return {api::Http::kOk};
+    case api::Probe::kReady:
+      // Ready also for a SteppedDown instance (upstream).
+      return {startup_complete_ ? api::Http::kOk : api::Http::kServiceUnavailable};
+    case api::Probe::kLive: {
+      const bool leader_ok = status_ == LeadershipStatus::kLeader ||
+                             context_.Defect(kDefectLiveIgnoresLeadership);
+      return {startup_complete_ && leader_ok ? api::Http::kOk : api::Http::kServiceUnavailable};
+    }
+  }
+  return {api::Http::kBadRequest};
+}
+
+template <typename Req, typename Resp>
+Resp Service::Forward(sim::RpcMethod<Req, Resp> method, const Req& request) {
+  Resp response{};
+  auto leader = CurrentLeaderAddress();
+  const char* reason = nullptr;
+  if (!leader.ok() || !leader->has_value()) {
+    reason = "no_leader";
+  } else if (**leader == context_.address()) {
+    reason = "self_leader";  // "leader is stepped down instance" (PR #11417: 503, not 500)
+  }
+  if (reason != nullptr) {
+    context_.Emit(events::kHttp503,
+                  {TraceField::Str("method", method.name), TraceField::Str("reason", reason)});
+    response.status = api::Http::kServiceUnavailable;
+    return response;
+  }
+  const sim::ProcessId target = context_.Resolve(**leader);
+  absl::StatusOr<Resp> reply =
+      target < 0 ? absl::StatusOr<Resp>(absl::UnavailableError("unresolved"))
+                 : context_.env().rpc().Call(target, method, request,
+                                             context_.timings().forward_timeout);
+  context_.Emit(events::kForward, {TraceField::Str("method", method.name),
+                                   TraceField::Str("target", **leader),
+                                   TraceField::Str("result", reply.ok() ? "ok" : "transport")});
+  if (!reply.ok()) {
+    response.status = api::Http::kInternalError;
+    return response;
+  }
+  return *reply;
+}
+
+template <typename Req, typename Resp>
+void Service::Serve(sim::RpcMethod<Req, Resp> method, GateKind kind,
+                    Resp (Service::*handler)(const Req&)) {
+  context_.env().rpc().Serve(
+      method, std::function<Resp(const Req&, const sim::CallContext&)>(
+                  [this, method, kind, handler](const Req& request, const sim::CallContext&) {
+                    if (kind == GateKind::kProbe) return (this->*handler)(request);
+                    if (status_ == LeadershipStatus::kCandidate) {
+                      context_.Emit(events::kHttp503, {TraceField::Str("method", method.name),
+                                                       TraceField::Str("reason", "candidate")});
+                      Resp response{};
+                      response.status = api::Http::kServiceUnavailable;
+                      return response;
+                    }
+                    if (status_ == LeadershipStatus::kSteppedDown && kind != GateKind::kStepDown) {
+                      return Forward(method, request);
+                    }
+                    if (kind == GateKind::kTenantMutating && !WaitForStartup()) {
+                      Resp response{};
+                      response.status = api::Http::kRequestTimeout;
+                      return response;
+                    }
+                    return (this->*handler)(request);
+                  }));
+}
+
+void Service::RegisterHandlers() {
+  Serve(api::kProbe, GateKind::kProbe, &Service::HandleProbe);
+  Serve(api::kStepDown, GateKind::kStepDown, &Service::HandleStepDown);
+  Serve(api::kReAttach, GateKind::kUpcall, &Service::HandleReAttach);
+  Serve(api::kValidate, GateKind::kUpcall, &Service::HandleValidate);
+  Serve(api::kTenantCreate, GateKind::kTenantMutating, &Service::HandleTenantCreate);
+  Serve(api::kTenantDelete, GateKind::kTenantMutating, &Service::HandleTenantDelete);
+  Serve(api::kTenantShardMigrate, GateKind::kTenantMutating, &Service::HandleTenantMigrate);
+  Serve(api::kTenantPolicy, GateKind::kTenantMutating, &Service::HandleTenantPolicy);
+  Serve(api::kTenantDescribe, GateKind::kRead, &Service::HandleTenantDescribe);
+  Serve(api::kNodeRegister, GateKind::kNodeOp, &Service::HandleNodeRegister);
+  Serve(api::kNodeConfigure, GateKind::kNodeOp, &Service::HandleNodeConfigure);
+  Serve(api::kNodeDrain, GateKind::kNodeOp, &Service::HandleDrain);
+  Serve(api::kNodeFill, GateKind::kNodeOp, &Service::HandleFill);
+  Serve(api::kNodeCancelDrain, GateKind::kNodeOp, &Service::HandleCancelDrain);
+  Serve(api::kNodeCancelFill, GateKind::kNodeOp, &Service::HandleCancelFill);
+  Serve(api::kNodeDelete, GateKind::kNodeOp, &Service::HandleNodeDelete);
+  Serve(api::kNodeStatus, GateKind::kRead, &Service::HandleNodeStatus);
+}
+
+}  // namespace storsim::controller

@@ -1,0 +1,241 @@
+// Spawning reconcilers and processing their results (SPEC.md §6.2, §6.4): the reconcile-needed
+// rule, concurrency limits with the delayed queue, one reconciler per shard (a new one cancels
+// and joins the previous), the single result consumer, waiters and reconcile_all.
+#include <algorithm>
+#include <set>
+#include <utility>
+
+#include "model/controller/defects.h"
+#include "model/controller/events.h"
+#include "model/controller/service.h"
+
+namespace storsim::controller {
+
+using sim::TraceField;
+
+MigrationConfig Service::NormalMigration() const {
+  return {context_.timings().secondary_warm_total, context_.timings().secondary_warm_poll};
+}
+
+MigrationConfig Service::DrainMigration() const {
+  return {context_.timings().drain_secondary_warm_total,
+          context_.timings().drain_secondary_warm_poll};
+}
+
+void Service::BumpSequence(TenantShard& shard, const char* reason) {
+  ++shard.sequence;
+  context_.Emit(events::kIntent,
+                {TraceField::Str("shard", shard.id.ToString()),
+                 TraceField::Int("attached", shard.intent.attached
+                                                 ? static_cast<int64_t>(*shard.intent.attached)
+                                                 : -1),
+                 TraceField::Str("secondaries", shard.intent.SecondariesString()),
+                 TraceField::Int("sequence", static_cast<int64_t>(shard.sequence)),
+                 TraceField::Str("reason", reason)});
+}
+
+void Service::Schedule(TenantShard& shard, const char* reason) {
+  ScheduleResult result = ScheduleShard(shard, nodes_, shards_);
+  if (result.changed) BumpSequence(shard, reason);
+}
+
+std::optional<uint64_t> Service::MaybeReconcile(const TenantShardId& shard_id, Priority priority) {
+  return MaybeReconcile(shard_id, priority, NormalMigration());
+}
+
+std::optional<uint64_t> Service::MaybeReconcile(const TenantShardId& shard_id, Priority priority,
+                                                const MigrationConfig& migration) {
+  // No leadership check before side effects (upstream): only the closed gate stops spawning.
+  if (reconcilers_gate_closed_) return std::nullopt;
+  auto it = shards_.find(shard_id);
+  if (it == shards_.end()) return std::nullopt;
+  TenantShard& shard = it->second;
+  switch (shard.GetReconcileNeeded(nodes_, context_.term())) {
+    case ReconcileNeeded::kNo: return std::nullopt;
+    case ReconcileNeeded::kWaitExisting: return shard.sequence;
+    case ReconcileNeeded::kYes: break;
+  }
+  bool acquired = priority == Priority::kHigh ? units_high_.TryAcquire() : false;
+  Priority used = Priority::kHigh;
+  if (!acquired) {
+    acquired = units_normal_.TryAcquire();
+    used = Priority::kNormal;
+  }
+  if (!acquired) {
+    // No permit: queue for later (bounded); the caller waits for a future sequence.
+    if (!shard.delayed_reconcile && delayed_.size() < context_.timings().delayed_reconcile_queue_max) {
+      shard.delayed_reconcile = true;
+      delayed_.push_back(shard_id);
+    }
+    return shard.sequence + 1;
+  }
+  SpawnReconciler(shard, used, migration);
+  return shard.sequence;
+}
+
+void Service::SpawnReconciler(TenantShard& shard, Priority priority,
+                              const MigrationConfig& migration) {
+  SIM_CHECK(!reconcilers_gate_closed_);
+  shard.delayed_reconcile = false;
+  // The new sequence exceeds any previous reconciler and both waiters.
+  const uint64_t floor = std::max({shard.waiter, shard.error_waiter,
+                                   shard.reconciler ? shard.reconciler->sequence : uint64_t{0}});
+  if (shard.sequence <= floor) shard.sequence = floor + 1;
+  ++shard.consecutive_reconciles;
+
+  ReconcilerInput input;
+  input.shard = shard;
+  input.shard.reconciler.reset();
+  input.cancel = CancelToken(context_.env().scheduler());
+  input.migration = migration;
+  std::set<NodeId> involved;
+  for (NodeId node : shard.intent.AllNodes()) involved.insert(node);
+  for (const auto& [node, config] : shard.observed.locations) involved.insert(node);
+  for (NodeId node : involved) {
+    auto it = nodes_.find(node);
+    if (it == nodes_.end()) continue;
+    input.nodes[node] = RefFor(node);
+    input.available[node] = it->second.available();
+  }
+  std::optional<ReconcilerHandle> previous = shard.reconciler;
+  ReconcilerHandle handle{shard.sequence, input.cancel,
+                          std::make_shared<sim::Event>(context_.env().scheduler())};
+  shard.reconciler = handle;
+  ++reconcilers_in_flight_;
+  reconcilers_idle_.Reset();
+  context_.Emit(events::kReconcileStart,
+                {TraceField::Str("shard", shard.id.ToString()),
+                 TraceField::Int("sequence", static_cast<int64_t>(shard.sequence)),
+                 TraceField::Int("generation", GenerationField(shard.generation))});
+  if (previous) previous->cancel.Cancel();
+  context_.env().Spawn("ctl.reconciler", [this, input = std::move(input), previous, handle,
+                                          priority]() mutable {
+    // Only one reconciler runs per shard: join the one we superseded first.
+    if (previous) previous->done->Wait();
+    Reconciler reconciler(context_, db_, pageservers_, compute_hook_, std::move(input),
+                          [this](NodeId node) {
+                            auto it = nodes_.find(node);
+                            return it != nodes_.end() && it->second.available();
+                          });
+    ReconcileResult result = reconciler.Run();
+    (priority == Priority::kHigh ? units_high_ : units_normal_).Release();
+    results_.Send(std::move(result));
+    handle.done->Set();
+    if (--reconcilers_in_flight_ == 0) reconcilers_idle_.Set();
+  });
+}
+
+void Service::ProcessResultsLoop() {
+  for (uint64_t processed = 0; processed < (uint64_t{1} << 40); ++processed) {
+    std::optional<ReconcileResult> result = results_.Receive();
+    if (!result) return;
+    if (result->stop) {
+      results_stopped_.Set();
+      return;
+    }
+    ApplyResult(*result);
+    DrainDelayedQueue();
+  }
+}
+
+void Service::ApplyResult(const ReconcileResult& result) {
+  auto it = shards_.find(result.shard);
+  if (it == shards_.end()) return;  // tenant gone
+  TenantShard& shard = it->second;
+  if (result.generation > shard.generation) shard.generation = result.generation;
+  shard.pending_compute_notification = result.pending_compute_notification;
+  if (!result.status.ok() && context_.Defect(kDefectPendingNotifyDroppedOnFailure)) {
+    shard.pending_compute_notification = false;  // pre-#10352: only successes carry the flag
+  }
+  if (shard.reconciler && shard.reconciler->sequence <= result.sequence) shard.reconciler.reset();
+
+  // Observed deltas: what the reconciler changed, applied on top of what we know now.
+  std::set<NodeId> touched;
+  for (const auto& [node, config] : result.original_observed.locations) touched.insert(node);
+  for (const auto& [node, config] : result.observed.locations) touched.insert(node);
+  for (NodeId node : touched) {
+    auto before = result.original_observed.locations.find(node);
+    auto after = result.observed.locations.find(node);
+    const bool had = before != result.original_observed.locations.end();
+    const bool has = after != result.observed.locations.end();
+    if (had == has && (!had || before->second == after->second)) continue;
+    auto node_it = nodes_.find(node);
+    const bool available = node_it != nodes_.end() && node_it->second.available();
+    if (!available) {
+      shard.observed.locations[node] = std::nullopt;
+    } else if (has) {
+      shard.observed.locations[node] = after->second;
+    } else if (result.status.ok()) {
+      shard.observed.locations.erase(node);
+    } else {
+      shard.observed.locations[node] = std::nullopt;  // an error makes deletions uncertain
+    }
+  }
+  if (result.status.ok()) {
+    shard.last_error.clear();
+    shard.consecutive_reconciles = 0;
+  } else {
+    shard.last_error = result.status.ToString();
+  }
+  shard.AdvanceWaiter(result.sequence, result.status.ok(), context_.env().scheduler());
+  context_.Emit(events::kReconcileEnd,
+                {TraceField::Str("shard", shard.id.ToString()),
+                 TraceField::Int("sequence", static_cast<int64_t>(result.sequence)),
+                 TraceField::Str("result", result.status.ok() ? "ok"
+                                           : result.status.code() == absl::StatusCode::kCancelled
+                                               ? "cancelled"
+                                               : "error"),
+                 TraceField::Str("error", result.status.ok() ? "" : result.status.ToString()),
+                 TraceField::Int("generation", GenerationField(shard.generation)),
+                 TraceField::Int("pending_notify", shard.pending_compute_notification ? 1 : 0)});
+}
+
+void Service::DrainDelayedQueue() {
+  const size_t bound = delayed_.size();
+  for (size_t i = 0; i < bound && !delayed_.empty(); ++i) {
+    if (units_normal_.available() == 0) return;
+    TenantShardId id = delayed_.front();
+    delayed_.pop_front();
+    auto it = shards_.find(id);
+    if (it == shards_.end()) continue;
+    it->second.delayed_reconcile = false;
+    MaybeReconcile(id, Priority::kNormal);
+  }
+}
+
+size_t Service::ReconcileAll() {
+  size_t spawned = 0;
+  std::vector<TenantShardId> ids;
+  for (const auto& [id, shard] : shards_) ids.push_back(id);
+  for (const TenantShardId& id : ids) {
+    auto it = shards_.find(id);
+    if (it == shards_.end()) continue;
+    const bool had_reconciler = it->second.reconciler.has_value();
+    const uint64_t sequence_before = it->second.reconciler ? it->second.reconciler->sequence : 0;
+    MaybeReconcile(id, Priority::kNormal);
+    it = shards_.find(id);
+    if (it != shards_.end() && it->second.reconciler &&
+        (!had_reconciler || it->second.reconciler->sequence != sequence_before)) {
+      ++spawned;
+    }
+  }
+  return spawned;
+}
+
+absl::Status Service::WaitForSequence(const TenantShardId& shard_id, uint64_t sequence,
+                                      sim::Duration timeout) {
+  const sim::Instant deadline = context_.env().DeadlineAfter(timeout);
+  for (int round = 0; round < 1'000'000; ++round) {
+    auto it = shards_.find(shard_id);
+    if (it == shards_.end()) return absl::NotFoundError("shard gone");
+    TenantShard& shard = it->second;
+    if (shard.waiter >= sequence) return absl::OkStatus();
+    if (shard.error_waiter >= sequence) return absl::InternalError(shard.last_error);
+    if (!shard.progress) shard.progress = std::make_shared<sim::Event>(context_.env().scheduler());
+    std::shared_ptr<sim::Event> progress = shard.progress;
+    if (!progress->Wait(deadline)) return absl::DeadlineExceededError("reconcile wait timed out");
+  }
+  return absl::DeadlineExceededError("reconcile wait bound");
+}
+
+}  // namespace storsim::controller

@@ -1,0 +1,331 @@
+// Service start-up (SPEC.md §3.2 all steps) and background loops (step 8), plus the snapshot.
+#include "model/controller/service.h"
+
+#include <algorithm>
+#include <set>
+#include <utility>
+
+#include "model/controller/defects.h"
+#include "model/controller/events.h"
+
+namespace storsim::controller {
+
+using sim::TraceField;
+
+Service::Service(sim::Env& env, const ControllerOptions& options, const api::Defects& defects,
+                 std::unique_ptr<persistence::Persistence> persistence)
+    : context_(env, options, defects),
+      db_(context_, std::move(persistence)),
+      pageservers_(context_),
+      compute_hook_(context_),
+      startup_complete_event_(env.scheduler()),
+      reconcilers_cancel_(env.scheduler()),
+      reconcilers_idle_(env.scheduler()),
+      units_normal_(env.scheduler(), options.timings.reconciler_concurrency),
+      units_high_(env.scheduler(), options.timings.reconciler_concurrency_high),
+      results_(env.scheduler(), 4096),
+      results_stopped_(env.scheduler()) {
+  reconcilers_idle_.Set();
+}
+
+Service::~Service() = default;
+
+void Service::ExitProcess(const char* reason) {
+  context_.Emit(events::kExit, {TraceField::Str("reason", reason)});
+  context_.env().Exit();
+}
+
+void Service::Run() {
+  const ControllerOptions& options = context_.options();
+  const bool naive = options.protocol == LeadershipProtocol::kNaive;
+  const bool lease = options.protocol == LeadershipProtocol::kLease ||
+                     options.protocol == LeadershipProtocol::kLeaseFenced;
+  status_ = (naive || (!lease && !options.start_as_candidate)) ? LeadershipStatus::kLeader
+                                                                : LeadershipStatus::kCandidate;
+  context_.Emit(events::kStatus, {TraceField::Str("status", LeadershipStatusName(status_)),
+                                  TraceField::Str("protocol", LeadershipProtocolName(options.protocol)),
+                                  TraceField::Str("reason", "start")});
+  // The HTTP server runs from the start: /status answers 200 at once, a candidate 503s the rest.
+  RegisterHandlers();
+
+  // Step 1: wait for the database.
+  if (!WaitForDatabase()) ExitProcess("database unreachable");
+
+  std::optional<std::vector<api::ObservedShard>> handed_over;
+  if (options.protocol == LeadershipProtocol::kStepDown) {
+    // Step 2: who leads now.
+    auto leader = db_.GetLeader();
+    if (!leader.ok()) ExitProcess("get_leader failed");
+    leader_at_start_ = *leader;
+    if (context_.Defect(kDefectMigrationsBeforeStepDown)) RunMigrations();
+    // Step 3: step the old leader down, unless this is a restart of that same leader.
+    const bool self_restart = leader_at_start_ && leader_at_start_->address == options.address &&
+                              !context_.Defect(kDefectNoSelfRestartCheck);
+    if (leader_at_start_ && !self_restart && options.start_as_candidate) {
+      std::optional<api::StepDownResponse> response = RequestStepDown(*leader_at_start_);
+      if (response) handed_over = response->observed;
+    }
+    // Step 4: migrations only after step-down (PR #8756).
+    if (!context_.Defect(kDefectMigrationsBeforeStepDown)) RunMigrations();
+  } else if (lease) {
+    if (!AcquireLease()) return;  // shut down while waiting
+    RunMigrations();
+  } else {
+    RunMigrations();
+  }
+
+  // Steps 5–6: load the database.
+  if (!LoadState()) ExitProcess("loading state failed");
+  results_loop_started_ = true;
+  context_.env().Spawn("ctl.process_results", [this] { ProcessResultsLoop(); });
+
+  // Step 7: startup_reconcile (a–c inside), then become leader (d–e), notify (f), reconcile (g).
+  std::vector<std::pair<NodeId, TenantShardId>> unknown = StartupReconcile(handed_over);
+  if (options.protocol == LeadershipProtocol::kStepDown) {
+    if (!BecomeLeader()) ExitProcess("leader CAS failed");
+  }
+  if (status_ != LeadershipStatus::kLeader) SetStatus(LeadershipStatus::kLeader, "startup");
+  StartupComputeNotifications();
+  ReconcileAll();
+  startup_complete_ = true;
+  startup_complete_event_.Set();
+  context_.Emit(events::kStartupComplete,
+                {TraceField::Int("shards", static_cast<int64_t>(shards_.size())),
+                 TraceField::Int("nodes", static_cast<int64_t>(nodes_.size()))});
+
+  // Step 8: background loops, and the detach of shards the DB does not know.
+  if (!unknown.empty()) {
+    context_.env().Spawn("ctl.detach_unknown",
+                         [this, unknown]() mutable { DetachUnknownShards(std::move(unknown)); });
+  }
+  SpawnBackgroundLoops();
+  context_.env().shutdown_requested().Wait();
+  // Graceful stop: release a held lease so a successor need not wait for expiry.
+  if (lease) ReleaseLease();
+  StopReconcilers();
+}
+
+bool Service::WaitForDatabase() {
+  const sim::Instant give_up = context_.env().DeadlineAfter(context_.timings().db_connect_timeout);
+  for (int attempt = 0; attempt < 10'000; ++attempt) {
+    auto nodes = db_.ListNodes();
+    if (nodes.ok()) return true;
+    if (context_.env().scheduler().Now() >= give_up) return false;
+    context_.env().Sleep(context_.timings().db_connect_poll);
+  }
+  return false;
+}
+
+void Service::RunMigrations() {
+  // Schema migrations are not modelled as schema changes; their position relative to the
+  // step-down is what matters (bug #4), so they are an event.
+  context_.Emit(events::kMigrations, {});
+}
+
+bool Service::LoadState() {
+  auto node_rows = db_.ListNodes();
+  if (!node_rows.ok()) return false;
+  for (const persistence::NodeRow& row : *node_rows) {
+    NodeState node;
+    node.id = row.node_id;
+    node.address = row.listen_http_addr;
+    node.port = row.listen_http_port;
+    node.availability_zone = row.availability_zone_id;
+    // A persisted Draining/Filling policy is kept as is, with no task (code-reading hazard).
+    node.policy = row.scheduling_policy;
+    node.availability = api::NodeAvailability::kOffline;
+    node.cancel = CancelToken(context_.env().scheduler());
+    node.cancel.Cancel();  // offline: calls to it abort until it becomes active
+    context_.Emit(events::kNodeLoaded,
+                  {TraceField::Int("node", row.node_id),
+                   TraceField::Str("policy", persistence::NodeSchedulingPolicyName(row.scheduling_policy))});
+    nodes_[row.node_id] = std::move(node);
+  }
+  auto shard_rows = db_.ListTenantShards();
+  if (!shard_rows.ok()) return false;
+  // Abort half-done splits: tenants whose rows have mixed shard counts keep their parents.
+  std::map<std::string, std::set<uint8_t>> counts;
+  for (const auto& row : *shard_rows) counts[row.id.tenant_id].insert(row.id.shard_count);
+  std::set<std::string> aborted;
+  for (const auto& [tenant, tenant_counts] : counts) {
+    if (tenant_counts.size() < 2) continue;
+    auto result = db_.AbortShardSplit(tenant, *tenant_counts.rbegin());
+    if (!result.ok()) return false;
+    aborted.insert(tenant);
+  }
+  if (!aborted.empty()) {
+    shard_rows = db_.ListTenantShards();
+    if (!shard_rows.ok()) return false;
+  }
+  for (const persistence::TenantShardRow& row : *shard_rows) {
+    TenantShard shard;
+    shard.id = row.id;
+    shard.stripe_size = row.shard_stripe_size;
+    shard.policy = row.placement_policy;
+    shard.generation = row.generation;
+    shard.intent.preferred_az = row.preferred_az_id;
+    shard.progress = std::make_shared<sim::Event>(context_.env().scheduler());
+    // Step 6: seed the attachment from generation_pageserver when that node exists.
+    if (row.generation_pageserver && nodes_.count(*row.generation_pageserver) &&
+        shard.policy.kind == PlacementPolicy::Kind::kAttached) {
+      shard.intent.attached = *row.generation_pageserver;
+    }
+    shards_[row.id] = std::move(shard);
+  }
+  return true;
+}
+
+std::vector<std::pair<NodeId, TenantShardId>> Service::StartupReconcile(
+    const std::optional<std::vector<api::ObservedShard>>& handed_over) {
+  // a. Observed state: the old leader's handover, else a scan of every node (no cross-check of
+  //    the handover against the DB, as upstream).
+  std::map<TenantShardId, ObservedState> observed;
+  if (handed_over) {
+    for (const api::ObservedShard& shard : *handed_over) {
+      for (const api::ObservedLocation& location : shard.locations) {
+        observed[shard.shard].locations[location.node_id] = location.config;
+      }
+    }
+  } else {
+    observed = ScanLocations();
+  }
+  // b. Initial heartbeat round: responders become Active.
+  HeartbeatRound(/*initial=*/true);
+  // c. Intent from observed, then schedule; unknown shards are detached in the background.
+  std::vector<std::pair<NodeId, TenantShardId>> unknown;
+  for (auto& [id, shard_observed] : observed) {
+    auto it = shards_.find(id);
+    if (it == shards_.end()) {
+      for (const auto& [node, config] : shard_observed.locations) unknown.push_back({node, id});
+      continue;
+    }
+    it->second.observed = shard_observed;
+  }
+  for (auto& [id, shard] : shards_) {
+    shard.IntentFromObserved();
+    ScheduleShard(shard, nodes_, shards_);
+    BumpSequence(shard, "startup");  // traces the start-up intent of every shard
+  }
+  return unknown;
+}
+
+std::map<TenantShardId, ObservedState> Service::ScanLocations() {
+  const ControllerTimings& timings = context_.timings();
+  const sim::Instant deadline = context_.env().DeadlineAfter(timings.location_scan_deadline);
+  std::map<TenantShardId, ObservedState> observed;
+  std::vector<std::pair<NodeId, sim::Future<absl::StatusOr<api::ListLocationConfigsResponse>>>>
+      scans;
+  for (const auto& [id, node] : nodes_) {
+    sim::Promise<absl::StatusOr<api::ListLocationConfigsResponse>> promise(
+        context_.env().scheduler());
+    scans.push_back({id, promise.GetFuture()});
+    NodeRef ref{id, context_.Resolve(node.address), CancelToken()};
+    context_.env().Spawn("ctl.scan", [this, ref, deadline, promise]() mutable {
+      promise.Set(pageservers_.ListLocationConfigs(ref, context_.timings().location_scan_timeout,
+                                                   context_.timings().location_scan_attempts,
+                                                   deadline, CancelToken()));
+    });
+  }
+  for (auto& [node, future] : scans) {
+    std::optional<absl::StatusOr<api::ListLocationConfigsResponse>> result = future.Wait(deadline);
+    if (!result || !result->ok()) continue;  // nothing known about this node
+    for (const auto& [shard, config] : (*result)->shards) {
+      observed[shard].locations[node] = config;
+    }
+  }
+  return observed;
+}
+
+void Service::StartupComputeNotifications() {
+  // f. Notify for every stably attached shard, in the background; failures set the pending flag.
+  std::vector<TenantShardId> stable;
+  for (const auto& [id, shard] : shards_) {
+    if (!shard.intent.attached) continue;
+    auto it = shard.observed.locations.find(*shard.intent.attached);
+    if (it != shard.observed.locations.end() && it->second && api::IsAttached(it->second->mode)) {
+      stable.push_back(id);
+    }
+  }
+  if (stable.empty()) return;
+  context_.env().Spawn("ctl.startup_notify", [this, stable] {
+    for (const TenantShardId& id : stable) {
+      auto it = shards_.find(id);
+      if (it == shards_.end() || !it->second.intent.attached) continue;
+      const TenantShard& shard = it->second;
+      NotifyOutcome outcome = compute_hook_.Notify(id, shard.stripe_size, shard.intent.preferred_az,
+                                                   *shard.intent.attached, CancelToken());
+      if (outcome != NotifyOutcome::kOk) {
+        auto again = shards_.find(id);
+        if (again != shards_.end()) again->second.pending_compute_notification = true;
+      }
+    }
+  });
+}
+
+void Service::DetachUnknownShards(std::vector<std::pair<NodeId, TenantShardId>> unknown) {
+  for (const auto& [node, shard] : unknown) {
+    if (shards_.count(shard)) continue;  // created meanwhile
+    auto it = nodes_.find(node);
+    if (it == nodes_.end() || !it->second.available()) continue;
+    api::LocationConfig detach;
+    detach.mode = api::LocationMode::kDetached;
+    detach.controller_term = context_.term();
+    context_.Emit(events::kDetachUnknown,
+                  {TraceField::Str("shard", shard.ToString()), TraceField::Int("node", node)});
+    (void)pageservers_.PutLocationConfig(RefFor(node), shard, detach, sim::Duration::Zero(),
+                                         CancelToken());
+  }
+}
+
+void Service::SpawnBackgroundLoops() {
+  context_.env().Spawn("ctl.heartbeat", [this] { HeartbeatLoop(); });
+  context_.env().Spawn("ctl.background_reconcile", [this] { BackgroundReconcileLoop(); });
+  if (context_.options().protocol == LeadershipProtocol::kLease ||
+      context_.options().protocol == LeadershipProtocol::kLeaseFenced) {
+    context_.env().Spawn("ctl.lease_renew", [this] { LeaseRenewLoop(); });
+  }
+}
+
+void Service::BackgroundReconcileLoop() {
+  // Ends with the reconcilers' cancellation (step-down) or the process.
+  for (uint64_t pass = 0; pass < (uint64_t{1} << 40); ++pass) {
+    if (!SleepCancellable(context_.env(), context_.timings().background_reconcile_period,
+                          {reconcilers_cancel_})) {
+      return;
+    }
+    ReconcileAll();
+  }
+}
+
+ControllerSnapshot Service::Snapshot() const {
+  ControllerSnapshot snapshot;
+  snapshot.running = true;
+  snapshot.incarnation = const_cast<Context&>(context_).env().incarnation();
+  snapshot.status = status_;
+  snapshot.startup_complete = startup_complete_;
+  snapshot.term = context_.term();
+  snapshot.reconcilers_in_flight = reconcilers_in_flight_;
+  for (const auto& [id, node] : nodes_) {
+    snapshot.nodes[id] = NodeSnapshot{node.policy, node.availability, node.availability_zone};
+  }
+  for (const auto& [id, shard] : shards_) {
+    ShardSnapshot& out = snapshot.shards[id];
+    out.intent = shard.intent;
+    out.observed = shard.observed;
+    out.generation = shard.generation;
+    out.sequence = shard.sequence;
+    out.pending_compute_notification = shard.pending_compute_notification;
+    out.reconciling = shard.reconciler.has_value();
+    out.last_error = shard.last_error;
+    out.policy = shard.policy;
+  }
+  if (operation_) {
+    const char* kind = operation_->kind == OperationKind::kDrain  ? "drain"
+                       : operation_->kind == OperationKind::kFill ? "fill"
+                                                                  : "delete";
+    snapshot.operation = std::string(kind) + " " + std::to_string(operation_->node);
+  }
+  return snapshot;
+}
+
+}  // namespace storsim::controller
