@@ -174,3 +174,21 @@ TEST(SchedulerTest, ManyFibersRecycleStacks) {
 
 }  // namespace
 }  // namespace storsim::sim
+
+namespace storsim::sim {
+namespace {
+
+// Never called: its mark must still be registered when the program loads.
+[[maybe_unused]] void NeverRuns() { SIM_MARK("test.never_runs"); }
+
+TEST(MarksTest, MarksAreRegisteredBeforeTheyRunAndCountedWhenTheyDo) {
+  const auto& counts = Marks::Global().counts();
+  ASSERT_NE(counts.find("test.never_runs"), counts.end());
+  EXPECT_EQ(counts.find("test.never_runs")->second, 0u);
+  SIM_MARK("test.runs");
+  SIM_MARK("test.runs");
+  EXPECT_EQ(Marks::Global().counts().find("test.runs")->second, 2u);
+}
+
+}  // namespace
+}  // namespace storsim::sim
