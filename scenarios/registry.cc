@@ -2,6 +2,7 @@
 // one call here; `storsim list` shows them in name order.
 #include "scenarios/register/register_scenario.h"
 #include "scenarios/scenario.h"
+#include "scenarios/storage/storage_world.h"
 
 namespace storsim::scenarios {
 
@@ -9,6 +10,7 @@ const ScenarioRegistry& DefaultRegistry() {
   static const ScenarioRegistry* registry = [] {
     auto* built = new ScenarioRegistry();
     RegisterRegisterScenario(*built);
+    RegisterStorageScenarios(*built);
     return built;
   }();
   return *registry;

@@ -68,6 +68,20 @@ TEST(AttachBeforeDetachCheckerTest, OriginDemotedBeforeNotificationIsAViolation)
   EXPECT_EQ(collector.violations[0].invariant, "S12");
 }
 
+TEST(AttachBeforeDetachCheckerTest, AnAttachmentFromReAttachCountsAsTheNewerOne) {
+  Collector collector;
+  AttachBeforeDetachChecker checker(collector.sink());
+  Feed(checker, {
+      Event(1, 1, "ctl.intent", {{"shard", "t1"}, {"attached", 2}}),
+      Event(2, 5, "ps.location_config", {{"node", 1}, {"shard", "t1"}, {"mode", "AttachedStale"}, {"gen", 3}, {"status", 200}}),
+      Event(3, 6, "ps.start", {{"node", 2}}),
+      Event(4, 6, "ps.attach", {{"node", 2}, {"shard", "t1"}, {"gen", 5}, {"mode", "AttachedSingle"}}),
+      Event(5, 8, "cplane.notify_answered", {{"tenant", "t1"}, {"shards", "0@2"}, {"outcome", "applied"}}),
+      Event(6, 5, "ps.location_config", {{"node", 1}, {"shard", "t1"}, {"mode", "Secondary"}, {"gen", 0}, {"status", 200}}),
+  });
+  EXPECT_TRUE(collector.violations.empty()) << collector.Describe();
+}
+
 TEST(AttachBeforeDetachCheckerTest, DetachingAShardWithNoAttachedIntentIsLegal) {
   Collector collector;
   AttachBeforeDetachChecker checker(collector.sink());

@@ -51,6 +51,12 @@ void AttachBeforeDetachChecker::OnEvent(const sim::TraceEvent& event) {
     for (auto& [shard, nodes] : slots_) nodes.erase(node);
     return;
   }
+  if (event.kind == "ps.attach") {
+    // An attachment that did not come from location_config (re-attach at start-up) counts too.
+    slots_[std::string(event.Str("shard"))][event.Int("node")] =
+        Slot{std::string(event.Str("mode")), event.Int("gen")};
+    return;
+  }
   if (event.kind != "ps.location_config" || event.Int("status") != 200) return;
   const std::string shard(event.Str("shard"));
   const int64_t node = event.Int("node");

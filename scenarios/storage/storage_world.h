@@ -1,0 +1,52 @@
+// StorageWorld: the storage system of SPEC.md inside one scenario run — a model::Cluster with
+// every safety checker of SPEC §10 attached (S1–S14; S15 needs shard splits, which the model does
+// not do yet), fed by the trace and by a read-only view of the fake Postgres's committed tables.
+//
+// A storage scenario body:
+//   StorageWorld world(run, options);       // builds the cluster and the checkers
+//   world.Start();                          // processes up; tenants created once nodes are Active
+//   ... story actions and faults (world.cluster(), world.RunOperator(...)) ...
+//   world.Heal();                           // faults end: partitions healed, processes back
+//   run.RunFor(quiet period);               // the system must converge
+// Checkers stop the run at the first violation (fail fast).
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "model/cluster/cluster.h"
+#include "scenarios/run_context.h"
+#include "sim/fault_plan.h"
+
+namespace storsim::scenarios {
+
+class StorageWorld {
+ public:
+  StorageWorld(ScenarioRun& run, cluster::ClusterOptions options);
+
+  cluster::Cluster& cluster() { return *cluster_; }
+  sim::Simulation& simulation() { return run_.simulation(); }
+
+  // Starts every process and creates the tenants from an operator fiber; runs until they exist
+  // (or `budget` passes: then the run fails with invariant L8, the cluster never came up).
+  void Start(sim::Duration budget = sim::Duration::Seconds(120));
+  // Runs `script` in an operator fiber.
+  void RunOperator(std::string name, std::function<void(sim::Env&)> script);
+  // Ends every fault: heals the network, resumes paused processes, restarts processes that are
+  // down (except controller pods, which Kubernetes owns), and clears clock drift.
+  void Heal();
+  // Processes a random fault plan may hit: storage processes and pageservers, not the harness's
+  // own (operator, kubelet) nor the controller pods (Kubernetes restarts those; scenarios that
+  // want them faulted say so).
+  std::vector<sim::ProcessId> FaultTargets(bool include_controllers) const;
+
+ private:
+  ScenarioRun& run_;
+  std::shared_ptr<cluster::Cluster> cluster_;
+};
+
+// Registers the storage scenarios (live-migration, controller-roll, chaos).
+void RegisterStorageScenarios(ScenarioRegistry& registry);
+
+}  // namespace storsim::scenarios
