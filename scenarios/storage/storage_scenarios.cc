@@ -118,6 +118,7 @@ sim::FaultPlan DrawFaults(ScenarioRun& run, const std::vector<sim::ProcessId>& t
 void Quiet(ScenarioRun& run, StorageWorld& world, sim::Duration quiet) {
   world.Heal();
   run.RunFor(quiet);
+  world.CheckConvergence();
 }
 
 void LiveMigrationBody(ScenarioRun& run) {

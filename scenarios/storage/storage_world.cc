@@ -9,6 +9,72 @@
 #include "sim/env.h"
 
 namespace storsim::scenarios {
+namespace {
+
+// The end-of-run state the convergence check needs, from const snapshots of live processes only
+// (a crashed process's last snapshot is stale).
+invariants::ConvergenceSnapshot TakeConvergenceSnapshot(sim::Simulation& simulation,
+                                                       cluster::Cluster& cluster) {
+  invariants::ConvergenceSnapshot snapshot;
+  std::optional<controller::ControllerSnapshot> leader;
+  for (size_t slot = 0; slot < cluster.controller_ids().size(); ++slot) {
+    const sim::Process& process = simulation.process(cluster.controller_ids()[slot]);
+    if (!process.up()) continue;
+    controller::ControllerSnapshot state = cluster.controller(slot).Snapshot();
+    if (state.running && state.status == controller::LeadershipStatus::kLeader) {
+      ++snapshot.leaders;
+      if (!leader) leader = std::move(state);
+    }
+  }
+  if (!leader) return snapshot;
+  std::map<std::string, invariants::ShardConvergence> shards;
+  for (const auto& [id, shard] : leader->shards) {
+    invariants::ShardConvergence& entry = shards[id.ToString()];
+    entry.shard = id.ToString();
+    entry.tenant = id.tenant_id;
+    entry.shard_number = id.shard_number;
+    if (shard.policy.kind == api::PlacementPolicy::Kind::kAttached && shard.intent.attached) {
+      entry.intended_node = static_cast<int64_t>(*shard.intent.attached);
+    }
+    entry.pending_notification = shard.pending_compute_notification;
+    entry.db_generation = cluster.ShardGenerationGroundTruth(entry.shard);
+  }
+  for (size_t i = 0; i < cluster.pageserver_ids().size(); ++i) {
+    const sim::Process& process = simulation.process(cluster.pageserver_ids()[i]);
+    const pageserver::PageserverSnapshot state = cluster.pageserver(i).Snapshot();
+    if (!process.up() || !state.running || state.incarnation != process.incarnation()) continue;
+    for (const auto& slot : state.slots) {
+      auto it = shards.find(slot.shard.ToString());
+      if (it == shards.end()) continue;
+      const auto node = static_cast<int64_t>(state.node_id);
+      if (slot.mode == api::LocationMode::kAttachedSingle && !slot.generation.is_none()) {
+        it->second.attached_single.push_back({node, slot.generation.value()});
+      } else if (api::IsAttached(slot.mode)) {
+        it->second.attached_other.push_back({node, api::LocationModeName(slot.mode)});
+      }
+    }
+  }
+  for (auto& [name, entry] : shards) {
+    auto compute_id = cluster.compute_ids().find(entry.tenant);
+    if (compute_id == cluster.compute_ids().end() ||
+        !simulation.process(compute_id->second).up()) {
+      continue;
+    }
+    const compute::ComputeSnapshot compute = cluster.compute(entry.tenant).Snapshot();
+    entry.compute_running = compute.status == api::ComputeStatus::kRunning;
+    if (compute.spec) {
+      for (const auto& location : compute.spec->shards) {
+        if (location.shard_number == entry.shard_number) {
+          entry.compute_node = static_cast<int64_t>(location.node_id);
+        }
+      }
+    }
+    snapshot.shards.push_back(entry);
+  }
+  return snapshot;
+}
+
+}  // namespace
 
 StorageWorld::StorageWorld(ScenarioRun& run, cluster::ClusterOptions options) : run_(run) {
   sim::Simulation& simulation = run.CreateSimulation({});
@@ -38,7 +104,13 @@ StorageWorld::StorageWorld(ScenarioRun& run, cluster::ClusterOptions options) : 
   run.AddChecker(std::make_unique<invariants::AttachBeforeDetachChecker>(sink));
   run.AddChecker(std::make_unique<invariants::DeletionBlockingChecker>(sink));
   run.AddChecker(std::make_unique<invariants::NotificationOrderChecker>(sink));
+  convergence_ = std::make_shared<invariants::ConvergenceChecker>(sink, [this] {
+    return TakeConvergenceSnapshot(run_.simulation(), *cluster_);
+  });
+  run.Keep(convergence_);
 }
+
+void StorageWorld::CheckConvergence() { convergence_->Finish(run_.simulation().Now()); }
 
 void StorageWorld::Start(sim::Duration budget) {
   cluster_->Start();

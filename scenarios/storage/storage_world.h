@@ -16,6 +16,7 @@
 #include <string>
 
 #include "model/cluster/cluster.h"
+#include "scenarios/invariants/convergence_checker.h"
 #include "scenarios/run_context.h"
 #include "sim/fault_plan.h"
 
@@ -40,10 +41,13 @@ class StorageWorld {
   // own (operator, kubelet) nor the controller pods (Kubernetes restarts those; scenarios that
   // want them faulted say so).
   std::vector<sim::ProcessId> FaultTargets(bool include_controllers) const;
+  // Liveness after the quiet period: reports L1 (with L6, L7) if the system has not settled.
+  void CheckConvergence();
 
  private:
   ScenarioRun& run_;
   std::shared_ptr<cluster::Cluster> cluster_;
+  std::shared_ptr<invariants::ConvergenceChecker> convergence_;
 };
 
 // Registers the storage scenarios (live-migration, controller-roll, chaos).
