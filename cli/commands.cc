@@ -20,6 +20,8 @@ constexpr const char* kOverview =
     "  list [--bugs]        list scenarios (or switchable bugs), one per line with a summary\n"
     "  run                  run one scenario with one seed\n"
     "  fuzz                 run many seeds of one or every scenario\n"
+    "  repro TOKEN          replay a run exactly from its token (and --report D for HTML)\n"
+    "  shrink TOKEN         minimize a failing run's fault plan; prints the new token\n"
     "  help [command]       this text, or a command's flags\n"
     "\n"
     "exit codes: 0 every invariant held, 1 an invariant was violated, 2 bad usage,\n"
@@ -63,6 +65,22 @@ constexpr const char* kFuzzHelp =
     "with each failure's seed and token. Exit 1 if any run failed, 3 if any had an internal "
     "error.\n";
 
+constexpr const char* kReproHelp =
+    "usage: storsim repro TOKEN [--trace F] [--perfetto F] [--report D] [--json] [--force]\n"
+    "\n"
+    "Replays the run a token names, bit for bit, and prints how it ended.\n"
+    "  --trace F / --perfetto F   write the trace as NDJSON / Chrome-Perfetto JSON\n"
+    "  --report D                 write D/report.html: timeline, violations, events\n"
+    "  --json                     one JSON object for the run on stdout\n"
+    "  --force                    replay a token made by another build (it may differ)\n";
+
+constexpr const char* kShrinkHelp =
+    "usage: storsim shrink TOKEN [--runs-max N] [--force]\n"
+    "\n"
+    "Minimizes the token's fault plan while the same invariant still fails (at most N runs,\n"
+    "default 300), prints the steps and the shrunk plan on stderr and the new token on stdout.\n"
+    "Exit 1 when a shrunk failing case was found, 0 when the token's run does not fail.\n";
+
 int PrintHelp(const CommandContext& context, std::string_view command) {
   std::fputs(HelpText(command).c_str(), context.out);
   return kExitOk;
@@ -74,6 +92,8 @@ std::string HelpText(std::string_view command) {
   if (command == "list") return kListHelp;
   if (command == "run") return kRunHelp;
   if (command == "fuzz") return kFuzzHelp;
+  if (command == "repro") return kReproHelp;
+  if (command == "shrink") return kShrinkHelp;
   return kOverview;
 }
 
@@ -106,6 +126,8 @@ int Dispatch(const CommandContext& context, const std::vector<std::string>& argu
   if (command == "list") return ListCommand(context, rest);
   if (command == "run") return RunCommand(context, rest);
   if (command == "fuzz") return FuzzCommand(context, rest);
+  if (command == "repro") return ReproCommand(context, rest);
+  if (command == "shrink") return ShrinkCommand(context, rest);
   return UsageError(
       context, absl::InvalidArgumentError("unknown command '" + command + "'; see 'storsim help'"));
 }

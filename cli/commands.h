@@ -34,6 +34,8 @@ int Dispatch(const CommandContext& context, const std::vector<std::string>& argu
 int ListCommand(const CommandContext& context, const std::vector<std::string>& arguments);
 int RunCommand(const CommandContext& context, const std::vector<std::string>& arguments);
 int FuzzCommand(const CommandContext& context, const std::vector<std::string>& arguments);
+int ReproCommand(const CommandContext& context, const std::vector<std::string>& arguments);
+int ShrinkCommand(const CommandContext& context, const std::vector<std::string>& arguments);
 
 // Help text for a command ("" or unknown: the overview).
 std::string HelpText(std::string_view command);

@@ -34,10 +34,12 @@ TEST(StorageScenariosTest, CleanSeedsHoldEveryInvariant) {
   }
 }
 
-TEST(StorageScenariosTest, ValidateTrustingMemoryIsCaughtAsS9WithinFiveSeeds) {
+// Bug #3 needs the controller's memory to lag the database at a validation (a restart or a
+// failover under faults): chaos catches it in 14 of its first 100 seeds, the first at seed 7.
+TEST(StorageScenariosTest, ValidateTrustingMemoryIsCaughtAsS9WithinTwentyChaosSeeds) {
   int caught = 0;
-  for (uint64_t seed = 1; seed <= 5; ++seed) {
-    const RunResult result = RunStory("live-migration", seed, {"ctl-validate-trusts-memory"});
+  for (uint64_t seed = 1; seed <= 20; ++seed) {
+    const RunResult result = RunStory("chaos", seed, {"ctl-validate-trusts-memory"});
     if (!result.ok && result.FirstInvariant() == "S9") ++caught;
   }
   EXPECT_GE(caught, 1);
