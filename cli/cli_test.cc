@@ -188,10 +188,45 @@ constexpr const char* kFailingBugRun =
 TEST(CliTest, ListShowsScenariosAndBugs) {
   const Outcome list = Storsim("list");
   EXPECT_EQ(list.exit_code, 0) << list.err;
-  EXPECT_EQ(list.out.rfind("register ", 0), 0u) << list.out;
+  // One scenario per line, in name order: the storage stories and the kernel self-test.
+  for (const char* name : {"chaos ", "controller-roll ", "live-migration ", "register "}) {
+    EXPECT_TRUE(list.out.rfind(name, 0) == 0 || list.out.find(std::string("\n") + name) !=
+                                                     std::string::npos)
+        << name << " missing from:\n" << list.out;
+  }
   const Outcome bugs = Storsim("list --bugs");
   EXPECT_EQ(bugs.exit_code, 0);
   EXPECT_NE(bugs.out.find("register-read-one"), std::string::npos) << bugs.out;
+}
+
+TEST(CliTest, ReproReplaysATokenExactlyAndRefusesBadOnes) {
+  const Outcome failing = Storsim(kFailingBugRun);
+  ASSERT_EQ(failing.exit_code, 1) << failing.err;
+  const auto fields = ParseOne(Lines(failing.out).at(0));
+  const std::string token = fields.at("token");
+  const Outcome replay = Storsim("repro " + token + " --json");
+  EXPECT_EQ(replay.exit_code, 1) << replay.err;
+  EXPECT_EQ(ParseOne(Lines(replay.out).at(0)).at("trace_hash"), fields.at("trace_hash"));
+  std::string foreign = token;
+  foreign.replace(3, foreign.find(':', 3) - 3, "someotherbuild");
+  const Outcome refused = Storsim("repro " + foreign);
+  EXPECT_EQ(refused.exit_code, 2);
+  EXPECT_NE(refused.err.find("--force"), std::string::npos) << refused.err;
+  EXPECT_EQ(Storsim("repro " + foreign + " --force").exit_code, 1);
+  const Outcome malformed = Storsim("repro v9:nonsense");
+  EXPECT_EQ(malformed.exit_code, 2);
+  EXPECT_NE(malformed.err.find("malformed token"), std::string::npos) << malformed.err;
+  EXPECT_EQ(Storsim("repro").exit_code, 2);
+}
+
+TEST(CliTest, ShrinkPrintsATokenThatStillFails) {
+  const Outcome failing = Storsim(kFailingBugRun);
+  const std::string token = ParseOne(Lines(failing.out).at(0)).at("token");
+  const Outcome shrunk = Storsim("shrink " + token + " --runs-max 50");
+  ASSERT_EQ(shrunk.exit_code, 1) << shrunk.err;
+  const std::string new_token = Lines(shrunk.out).at(0);
+  EXPECT_EQ(new_token.rfind("v1:", 0), 0u) << new_token;
+  EXPECT_EQ(Storsim("repro " + new_token).exit_code, 1);
 }
 
 TEST(CliTest, RunJsonPrintsOneObjectWithTheContractFields) {

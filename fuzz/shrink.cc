@@ -68,7 +68,7 @@ class Shrinker {
       // Each halving loop is bounded by the 64 bits of the number it halves.
       for (int step = 0; step < 64 && plan.faults[k].duration > sim::Duration::Zero(); ++step) {
         sim::FaultPlan candidate = plan;
-        candidate.faults[k].duration = plan.faults[k].duration / 2;
+        candidate.faults[k].duration = sim::Duration::Millis(plan.faults[k].duration.millis() / 2);
         if (!StillFails(candidate)) break;
         plan = std::move(candidate);
         log.push_back("fault " + std::to_string(k) + ": duration -> " +
@@ -84,7 +84,7 @@ class Shrinker {
       }
       for (int step = 0; step < 64 && plan.faults[k].at > sim::Duration::Zero(); ++step) {
         sim::FaultPlan candidate = plan;
-        candidate.faults[k].at = plan.faults[k].at / 2;
+        candidate.faults[k].at = sim::Duration::Millis(plan.faults[k].at.millis() / 2);
         if (!StillFails(candidate)) break;
         plan = std::move(candidate);
         log.push_back("fault " + std::to_string(k) + ": at -> " + plan.faults[k].at.ToString());

@@ -104,7 +104,7 @@ std::string FaultPlan::ToString() const {
 std::string FaultPlan::Encode() const {
   std::string out;
   for (const auto& fault : faults) {
-    if (!out.empty()) out += ';';
+    if (!out.empty()) out += ',';
     out += Base36(static_cast<int64_t>(fault.kind)) + "." + Base36(fault.a) + "." +
            Base36(fault.b) + "." + Base36(fault.at.nanos() / 1000'000) + "." +
            Base36(fault.duration.nanos() / 1000'000) + "." + Base36(fault.value);
@@ -116,7 +116,7 @@ absl::StatusOr<FaultPlan> FaultPlan::Decode(std::string_view text) {
   FaultPlan plan;
   if (text.empty()) return plan;
   if (text.size() > 1'000'000) return absl::InvalidArgumentError("fault plan longer than 1 MB");
-  for (std::string_view item : Split(text, ';')) {
+  for (std::string_view item : Split(text, ',')) {
     std::vector<std::string_view> parts = Split(item, '.');
     if (parts.size() != 6) {
       return absl::InvalidArgumentError("fault '" + std::string(item) +

@@ -54,7 +54,8 @@ struct FaultPlan {
   // Faults sorted by time (stable: equal times keep their order).
   FaultPlan Sorted() const;
   std::string ToString() const;  // one fault per line
-  // Compact form for tokens: "kind.a.b.at.duration.value;..." in base-36 integers.
+  // Compact form for tokens: "kind.a.b.at.duration.value,..." in base-36 integers, times in whole
+  // milliseconds (finer times are truncated). Shell-safe: a token pastes unquoted.
   std::string Encode() const;
   static absl::StatusOr<FaultPlan> Decode(std::string_view text);
   bool operator==(const FaultPlan&) const = default;
