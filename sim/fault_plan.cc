@@ -186,6 +186,7 @@ void ApplyFault(Simulation& simulation, const Fault& fault) {
     case FaultKind::kIsolate:
       network.Isolate(a);
       after("heal", [&network, &simulation, a] {
+        // Ends this isolation only: other partitions of these links keep holding.
         for (size_t other = 0; other < simulation.process_count(); ++other) {
           if (static_cast<ProcessId>(other) != a) network.Heal(a, static_cast<ProcessId>(other));
         }
@@ -233,8 +234,8 @@ void ApplyFault(Simulation& simulation, const Fault& fault) {
       degraded.loss_ppm = static_cast<uint32_t>(std::clamp<int64_t>(fault.value, 0, 1000'000));
       degraded.latency_min = Duration::Millis(1);
       degraded.latency_max = Duration::Millis(8);
-      network.SetLink(a, b, degraded);
-      after("restore_link", [&network] { network.ResetLinks(); });
+      network.Degrade(a, b, degraded);
+      after("restore_link", [&network, a, b] { network.Undegrade(a, b); });
       break;
     }
     case FaultKind::kClog:

@@ -71,12 +71,12 @@ void Network::Drop(Message* message) {
 void Network::Send(Message* message) {
   ++stats_.sent;
   Link& link = LinkFor(message->from, message->to);
-  if (link.partitioned) {
+  if (link.partitions > 0) {
     ++stats_.dropped_partition;
     Drop(message);
     return;
   }
-  const LinkOptions& options = link.custom ? link.options : default_link_;
+  const LinkOptions& options = OptionsOf(link);
   if (options.loss_ppm > 0 && random_.Chance(options.loss_ppm, 1000'000)) {
     ++stats_.dropped_loss;
     Drop(message);
@@ -96,7 +96,7 @@ void Network::Send(Message* message) {
 }
 
 void Network::Schedule(Message* message, Link& link, Duration extra) {
-  const LinkOptions& options = link.custom ? link.options : default_link_;
+  const LinkOptions& options = OptionsOf(link);
   Instant at = scheduler_.Now() + random_.DurationIn(options.latency_min, options.latency_max);
   if (options.reorder_ppm == 0) {
     at = std::max(at, link.last_delivery);  // FIFO like one TCP connection
@@ -109,7 +109,7 @@ void Network::Schedule(Message* message, Link& link, Duration extra) {
 void Network::OnTimer(uint64_t argument) {
   Message* message = reinterpret_cast<Message*>(argument);
   Link& link = LinkFor(message->from, message->to);
-  if (link.clogged) {
+  if (link.clogs > 0) {
     link.held.push_back(message);
     return;
   }
@@ -154,12 +154,15 @@ void Network::Partition(ProcessId a, ProcessId b) {
   PartitionOneWay(a, b);
   PartitionOneWay(b, a);
 }
-void Network::PartitionOneWay(ProcessId from, ProcessId to) { LinkFor(from, to).partitioned = true; }
+void Network::PartitionOneWay(ProcessId from, ProcessId to) { ++LinkFor(from, to).partitions; }
 void Network::Heal(ProcessId a, ProcessId b) {
   HealOneWay(a, b);
   HealOneWay(b, a);
 }
-void Network::HealOneWay(ProcessId from, ProcessId to) { LinkFor(from, to).partitioned = false; }
+void Network::HealOneWay(ProcessId from, ProcessId to) {
+  Link& link = LinkFor(from, to);
+  if (link.partitions > 0) --link.partitions;
+}
 
 void Network::Isolate(ProcessId process) {
   for (size_t other = 0; other < processes_.size(); ++other) {
@@ -170,24 +173,38 @@ void Network::Isolate(ProcessId process) {
 
 bool Network::Partitioned(ProcessId from, ProcessId to) const {
   const Link* link = FindLink(from, to);
-  return link != nullptr && link->partitioned;
+  return link != nullptr && link->partitions > 0;
 }
 
 void Network::HealAll() {
   for (size_t from = 0; from < processes_.size(); ++from) {
     for (size_t to = 0; to < processes_.size(); ++to) {
-      links_[from * capacity_ + to].partitioned = false;
+      Link& link = links_[from * capacity_ + to];
+      link.partitions = 0;
+      link.degradations = 0;
+      if (link.clogs > 0) link.clogs = 1;  // the Unclog below ends the last one
       Unclog(static_cast<ProcessId>(from), static_cast<ProcessId>(to));
     }
   }
 }
 
-void Network::Clog(ProcessId from, ProcessId to) { LinkFor(from, to).clogged = true; }
+void Network::Clog(ProcessId from, ProcessId to) { ++LinkFor(from, to).clogs; }
+
+void Network::Degrade(ProcessId from, ProcessId to, const LinkOptions& options) {
+  Link& link = LinkFor(from, to);
+  ++link.degradations;
+  link.degraded = options;
+}
+
+void Network::Undegrade(ProcessId from, ProcessId to) {
+  Link& link = LinkFor(from, to);
+  if (link.degradations > 0) --link.degradations;
+}
 
 void Network::Unclog(ProcessId from, ProcessId to) {
   Link& link = LinkFor(from, to);
-  if (!link.clogged) return;
-  link.clogged = false;
+  if (link.clogs == 0) return;
+  if (--link.clogs > 0) return;
   std::vector<Message*> held;
   held.swap(link.held);
   for (Message* message : held) Schedule(message, link, Duration::Zero());

@@ -74,7 +74,8 @@ class Network final : public TimerHandler {
   // Sends `message` (from its sender, now). Takes ownership.
   void Send(Message* message);
 
-  // Faults. Partitions drop messages in the named direction(s) at send time.
+  // Faults. Partitions drop messages in the named direction(s) at send time. Each Partition is
+  // ended by its own Heal: a link stays partitioned while any partition of it holds.
   void Partition(ProcessId a, ProcessId b);         // both directions
   void PartitionOneWay(ProcessId from, ProcessId to);
   void Heal(ProcessId a, ProcessId b);              // both directions
@@ -83,8 +84,13 @@ class Network final : public TimerHandler {
   void HealAll();                                   // every partition and clog
   bool Partitioned(ProcessId from, ProcessId to) const;
 
+  // Clog and Unclog nest like partitions: the link delivers again when every clog has ended.
   void Clog(ProcessId from, ProcessId to);
   void Unclog(ProcessId from, ProcessId to);
+  // A temporary degradation of one direction (a fault): in force until its Undegrade, on top of
+  // whatever SetLink configured; nests like partitions.
+  void Degrade(ProcessId from, ProcessId to, const LinkOptions& options);
+  void Undegrade(ProcessId from, ProcessId to);
 
   void SetDefaultLink(const LinkOptions& options) { default_link_ = options; }
   void SetLink(ProcessId from, ProcessId to, const LinkOptions& options);
@@ -99,8 +105,12 @@ class Network final : public TimerHandler {
 
  private:
   struct Link {
-    bool partitioned = false;
-    bool clogged = false;
+    // Faults are counted, not flagged, so that overlapping faults on one link each end only
+    // their own effect: the link is partitioned while any partition holds, and so on.
+    uint32_t partitions = 0;
+    uint32_t clogs = 0;
+    uint32_t degradations = 0;
+    LinkOptions degraded;  // the latest degradation's options, in force while degradations > 0
     bool custom = false;
     LinkOptions options;
     // While clogged, in arrival order. A vector: libstdc++'s std::deque allocates ~600 bytes even
@@ -109,6 +119,9 @@ class Network final : public TimerHandler {
     Instant last_delivery;      // FIFO floor for links without reordering
   };
   Link& LinkFor(ProcessId from, ProcessId to);
+  const LinkOptions& OptionsOf(const Link& link) const {
+    return link.degradations > 0 ? link.degraded : link.custom ? link.options : default_link_;
+  }
   const Link* FindLink(ProcessId from, ProcessId to) const;
   void Schedule(Message* message, Link& link, Duration extra);
   void Deliver(Message* message);

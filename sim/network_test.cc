@@ -125,3 +125,42 @@ TEST_F(ReorderingNetworkTest, ReorderingHappensOnlyWhenAsked) {
 
 }  // namespace
 }  // namespace storsim::sim
+
+namespace storsim::sim {
+namespace {
+
+TEST_F(NetworkTest, OverlappingPartitionsEachEndOnlyTheirOwn) {
+  Network& network = simulation_.network();
+  network.Partition(0, 1);
+  network.Isolate(0);  // a second, overlapping partition of the same links
+  network.Heal(0, 1);  // the isolation still holds
+  EXPECT_TRUE(network.Partitioned(0, 1));
+  network.Heal(0, 1);  // the isolation's own heal
+  EXPECT_FALSE(network.Partitioned(0, 1));
+  network.Clog(0, 1);
+  network.Clog(0, 1);
+  Send(0, 1, 7);
+  network.Unclog(0, 1);
+  simulation_.RunFor(Duration::Seconds(1));
+  EXPECT_TRUE(received_[1].empty());  // one clog still holds
+  network.Unclog(0, 1);
+  simulation_.RunFor(Duration::Seconds(1));
+  EXPECT_EQ(received_[1], (std::vector<int>{7}));
+}
+
+TEST_F(NetworkTest, DegradationsNestAndRestoreTheConfiguredLink) {
+  Network& network = simulation_.network();
+  network.Degrade(0, 1, LinkOptions{.loss_ppm = 1000'000});
+  network.Degrade(0, 1, LinkOptions{.loss_ppm = 1000'000});
+  network.Undegrade(0, 1);
+  Send(0, 1, 1);
+  simulation_.RunFor(Duration::Seconds(1));
+  EXPECT_TRUE(received_[1].empty());  // still fully lossy
+  network.Undegrade(0, 1);
+  Send(0, 1, 2);
+  simulation_.RunFor(Duration::Seconds(1));
+  EXPECT_EQ(received_[1], (std::vector<int>{2}));
+}
+
+}  // namespace
+}  // namespace storsim::sim
