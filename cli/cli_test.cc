@@ -229,6 +229,18 @@ TEST(CliTest, ShrinkPrintsATokenThatStillFails) {
   EXPECT_EQ(Storsim("repro " + new_token).exit_code, 1);
 }
 
+TEST(CliTest, ShardsWithJobsMergeIntoTheWholeSweep) {
+  const std::string dir = ::testing::TempDir() + "/storsim_cli_shards";
+  const std::string common = " --scenario register --seeds 6 --jobs 2 --out " + dir;
+  ASSERT_EQ(Storsim("fuzz --shard 0/2" + common + "/a").exit_code, 0);
+  ASSERT_EQ(Storsim("fuzz --shard 1/2" + common + "/b").exit_code, 0);
+  const Outcome merged = Storsim("merge " + dir + "/a " + dir + "/b --json");
+  EXPECT_EQ(merged.exit_code, 0) << merged.err;
+  EXPECT_NE(merged.out.find("\"seeds\":6"), std::string::npos) << merged.out;
+  EXPECT_EQ(Storsim("merge " + dir + "/missing").exit_code, 2);
+  EXPECT_EQ(Storsim("fuzz --seeds 1 --shard 2/2").exit_code, 2);
+}
+
 TEST(CliTest, RunJsonPrintsOneObjectWithTheContractFields) {
   const Outcome run = Storsim("run --scenario register --seed 4 --json");
   ASSERT_EQ(run.exit_code, 0) << run.err;

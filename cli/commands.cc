@@ -20,6 +20,7 @@ constexpr const char* kOverview =
     "  list [--bugs]        list scenarios (or switchable bugs), one per line with a summary\n"
     "  run                  run one scenario with one seed\n"
     "  fuzz                 run many seeds of one or every scenario\n"
+    "  merge DIR...         join the outputs (--out) of sharded fuzz runs\n"
     "  repro TOKEN          replay a run exactly from its token (and --report D for HTML)\n"
     "  shrink TOKEN         minimize a failing run's fault plan; prints the new token\n"
     "  help [command]       this text, or a command's flags\n"
@@ -52,6 +53,7 @@ constexpr const char* kRunHelp =
 constexpr const char* kFuzzHelp =
     "usage: storsim fuzz [--scenario S|all] (--seeds N | --time D) [--start-seed K]\n"
     "                    [--bug B]... [--json] [--max-steps N]\n"
+    "                    [--protocol P] [--jobs J] [--shard K/N] [--out D]\n"
     "\n"
     "  --scenario S|all     one scenario, or every scenario (default: all)\n"
     "  --seeds N            run seeds K..K+N-1 of each scenario\n"
@@ -60,10 +62,22 @@ constexpr const char* kFuzzHelp =
     "  --bug B              switch on a planted defect in the scenarios that know it (repeatable)\n"
     "  --json               one JSON object per run, then one summary object, on stdout\n"
     "  --max-steps N        scheduler step limit per run\n"
+    "  --protocol P         leadership protocol of the storage scenarios\n"
+    "  --jobs J             J worker processes\n"
+    "  --shard K/N          run shard K of N of the same runs (for nightly batch jobs)\n"
+    "  --out D              write D/summary.json and D/failures/*.json (for storsim merge)\n"
+    "With any of the last four, the sweep runs on the fuzz library: 5% of runs are replayed for\n"
+    "determinism, --json prints only the summary, and failures are listed at the end.\n"
     "\n"
     "Progress goes to stderr (a live line on a terminal, a line every few seconds otherwise),\n"
     "with each failure's seed and token. Exit 1 if any run failed, 3 if any had an internal "
     "error.\n";
+
+constexpr const char* kMergeHelp =
+    "usage: storsim merge DIR... [--out D] [--json]\n"
+    "\n"
+    "Joins the outputs of sharded sweeps (storsim fuzz --shard K/N --out DIR): runs, failures\n"
+    "(the fastest-failing case per signature), marks never hit. Exit 1 if any shard failed.\n";
 
 constexpr const char* kReproHelp =
     "usage: storsim repro TOKEN [--trace F] [--perfetto F] [--report D] [--json] [--force]\n"
@@ -93,6 +107,7 @@ std::string HelpText(std::string_view command) {
   if (command == "run") return kRunHelp;
   if (command == "fuzz") return kFuzzHelp;
   if (command == "repro") return kReproHelp;
+  if (command == "merge") return kMergeHelp;
   if (command == "shrink") return kShrinkHelp;
   return kOverview;
 }
@@ -127,6 +142,7 @@ int Dispatch(const CommandContext& context, const std::vector<std::string>& argu
   if (command == "run") return RunCommand(context, rest);
   if (command == "fuzz") return FuzzCommand(context, rest);
   if (command == "repro") return ReproCommand(context, rest);
+  if (command == "merge") return MergeCommand(context, rest);
   if (command == "shrink") return ShrinkCommand(context, rest);
   return UsageError(
       context, absl::InvalidArgumentError("unknown command '" + command + "'; see 'storsim help'"));

@@ -34,6 +34,12 @@ int Dispatch(const CommandContext& context, const std::vector<std::string>& argu
 int ListCommand(const CommandContext& context, const std::vector<std::string>& arguments);
 int RunCommand(const CommandContext& context, const std::vector<std::string>& arguments);
 int FuzzCommand(const CommandContext& context, const std::vector<std::string>& arguments);
+int MergeCommand(const CommandContext& context, const std::vector<std::string>& arguments);
+class ParsedFlags;
+// The library-backed sweep (fuzz --jobs/--shard/--out/--protocol); budget_ms 0 = no time budget.
+int SweepCommand(const CommandContext& context, const ParsedFlags& flags,
+                 std::vector<std::string> scenarios, std::vector<std::string> bugs,
+                 uint64_t first_seed, uint64_t seeds, int64_t budget_ms);
 int ReproCommand(const CommandContext& context, const std::vector<std::string>& arguments);
 int ShrinkCommand(const CommandContext& context, const std::vector<std::string>& arguments);
 

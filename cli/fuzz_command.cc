@@ -83,7 +83,11 @@ int FuzzCommand(const CommandContext& context, const std::vector<std::string>& a
                                                   {"start-seed", true},
                                                   {"bug", true, true},
                                                   {"json"},
-                                                  {"max-steps", true}},
+                                                  {"max-steps", true},
+                                                  {"protocol", true},
+                                                  {"jobs", true},
+                                                  {"shard", true},
+                                                  {"out", true}},
                                                  arguments, "fuzz");
   if (!flags.ok()) return UsageError(context, flags.status());
   if (flags->Has("help")) {
@@ -132,6 +136,15 @@ int FuzzCommand(const CommandContext& context, const std::vector<std::string>& a
       return UsageError(context, absl::InvalidArgumentError("no selected scenario has bug '" + bug +
                                                             "'; see 'storsim list --bugs'"));
     }
+  }
+  if (flags->Has("protocol") || flags->Has("jobs") || flags->Has("shard") || flags->Has("out")) {
+    std::vector<std::string> names;
+    for (const scenarios::Scenario* scenario : selected) names.push_back(scenario->name);
+    const int64_t budget_ms =
+        flags->Has("time") ? std::chrono::duration_cast<std::chrono::milliseconds>(budget).count()
+                           : 0;
+    return SweepCommand(context, *flags, names, bugs, *start,
+                        flags->Has("seeds") ? seeds : 0, budget_ms);
   }
   uint64_t steps_max = scenarios::RunLimits{}.steps_max;
   if (flags->Has("max-steps")) {

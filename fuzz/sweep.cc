@@ -29,7 +29,11 @@ RunRecord RunOne(const scenarios::ScenarioRegistry& registry, const SweepOptions
   scenarios::RunOptions run;
   run.scenario = scenario;
   run.seed = seed;
-  run.bugs = options.bugs;
+  // A defect goes to the scenarios that know it (a sweep over all scenarios names bugs of some).
+  const scenarios::Scenario* known = registry.Find(scenario);
+  for (const auto& bug : options.bugs) {
+    if (known != nullptr && known->KnowsBug(bug)) run.bugs.insert(bug);
+  }
   run.protocol = options.protocol;
   const int64_t start = hooks.wall_now_ms();
   RunRecord record;
