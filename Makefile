@@ -39,10 +39,11 @@ test: build
 
 run: build
 	@mkdir -p $(OUT)
-	$(BUILD)/storsim fuzz --scenario all --time $(SWEEP_TIME) --json > $(OUT)/sweep.json; \
-	  status=$$?; tail -n 1 $(OUT)/sweep.json; \
-	  if [ $$status -eq 0 ]; then echo "verdict: every invariant held ($(OUT)/sweep.json)"; \
-	  elif [ $$status -eq 1 ]; then echo "verdict: invariant violated, see $(OUT)/sweep.json"; \
+	$(BUILD)/storsim fuzz --scenario all --time $(SWEEP_TIME) --jobs $(JOBS) --out $(OUT)/sweep \
+	  --report $(OUT) --json > $(OUT)/sweep.json; \
+	  status=$$?; \
+	  if [ $$status -eq 0 ]; then echo "verdict: every invariant held ($(OUT)/report.html)"; \
+	  elif [ $$status -eq 1 ]; then echo "verdict: invariant violated, see $(OUT)/report.html"; \
 	  else echo "verdict: storsim failed with exit code $$status"; fi; exit $$status
 
 bench: build

@@ -53,7 +53,7 @@ constexpr const char* kRunHelp =
 constexpr const char* kFuzzHelp =
     "usage: storsim fuzz [--scenario S|all] (--seeds N | --time D) [--start-seed K]\n"
     "                    [--bug B]... [--json] [--max-steps N]\n"
-    "                    [--protocol P] [--jobs J] [--shard K/N] [--out D]\n"
+    "                    [--protocol P] [--jobs J] [--shard K/N] [--out D] [--report D]\n"
     "\n"
     "  --scenario S|all     one scenario, or every scenario (default: all)\n"
     "  --seeds N            run seeds K..K+N-1 of each scenario\n"
@@ -66,7 +66,8 @@ constexpr const char* kFuzzHelp =
     "  --jobs J             J worker processes\n"
     "  --shard K/N          run shard K of N of the same runs (for nightly batch jobs)\n"
     "  --out D              write D/summary.json and D/failures/*.json (for storsim merge)\n"
-    "With any of the last four, the sweep runs on the fuzz library: 5% of runs are replayed for\n"
+    "  --report D           write D/report.html, and a replayed timeline per distinct failure\n"
+    "With any of the last five, the sweep runs on the fuzz library: 5% of runs are replayed for\n"
     "determinism, --json prints only the summary, and failures are listed at the end.\n"
     "\n"
     "Progress goes to stderr (a live line on a terminal, a line every few seconds otherwise),\n"

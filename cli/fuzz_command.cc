@@ -87,7 +87,8 @@ int FuzzCommand(const CommandContext& context, const std::vector<std::string>& a
                                                   {"protocol", true},
                                                   {"jobs", true},
                                                   {"shard", true},
-                                                  {"out", true}},
+                                                  {"out", true},
+                                                  {"report", true}},
                                                  arguments, "fuzz");
   if (!flags.ok()) return UsageError(context, flags.status());
   if (flags->Has("help")) {
@@ -137,7 +138,8 @@ int FuzzCommand(const CommandContext& context, const std::vector<std::string>& a
                                                             "'; see 'storsim list --bugs'"));
     }
   }
-  if (flags->Has("protocol") || flags->Has("jobs") || flags->Has("shard") || flags->Has("out")) {
+  if (flags->Has("protocol") || flags->Has("jobs") || flags->Has("shard") || flags->Has("out") ||
+      flags->Has("report")) {
     std::vector<std::string> names;
     for (const scenarios::Scenario* scenario : selected) names.push_back(scenario->name);
     const int64_t budget_ms =

@@ -9,6 +9,13 @@
 #include "cli/commands.h"
 #include "cli/flags.h"
 #include "fuzz/sweep.h"
+#include "reports/html.h"
+#include "reports/timeline.h"
+#include "scenarios/runner.h"
+#include "scenarios/token.h"
+
+#include <filesystem>
+#include <fstream>
 
 namespace storsim::cli {
 namespace {
@@ -37,6 +44,68 @@ void PrintSummary(const CommandContext& context, const fuzz::SweepSummary& summa
                  record.detail.c_str(), record.token.c_str());
   }
   if (json) std::fprintf(context.out, "%s\n", summary.ToJson().Dump().c_str());
+}
+
+// Replays each distinct failure (at most kReportsMax) into DIR/failures/<n>.html and writes
+// DIR/report.html for the whole sweep, linking them.
+constexpr size_t kReportsMax = 20;
+
+absl::Status WriteReports(const CommandContext& context, const fuzz::SweepSummary& summary,
+                          const std::string& dir) {
+  std::error_code error;
+  std::filesystem::create_directories(dir + "/failures", error);
+  if (error) return absl::InternalError("cannot create " + dir + "/failures: " + error.message());
+  reports::SweepReportInput input;
+  input.title = "storsim sweep";
+  input.seeds = summary.runs;
+  input.seeds_per_sec = summary.RunsPerSecond();
+  input.sim_seconds_per_wall_second = summary.SimSecondsPerWallSecond();
+  input.determinism_checked = summary.determinism_checked;
+  input.nondeterministic = summary.nondeterministic.size();
+  for (const auto& [name, stats] : summary.per_scenario) {
+    input.scenarios.push_back({name, stats.runs, stats.failed_runs, stats.events, stats.sim_ns});
+  }
+  input.marks_missed = summary.MarksMissed();
+  size_t written = 0;
+  for (const auto& [signature, record] : summary.failures) {
+    reports::SweepReportFailure failure{record.scenario, record.seed, record.invariant,
+                                        record.detail, record.token, ""};
+    absl::StatusOr<scenarios::Token> token = scenarios::DecodeToken(record.token);
+    if (token.ok() && written < kReportsMax) {
+      scenarios::RunOptions options;
+      options.scenario = token->scenario;
+      options.seed = token->seed;
+      options.protocol = token->protocol;
+      options.bugs = token->bugs;
+      options.fault_plan = token->fault_plan;
+      sim::MemoryTraceSink sink;
+      options.observers.push_back(&sink);
+      const scenarios::RunResult result = scenarios::RunScenario(context.registry, options);
+      std::vector<reports::Violation> violations;
+      for (const auto& v : result.violations) {
+        violations.push_back({v.invariant, v.at.nanos(), v.detail});
+      }
+      reports::FailureReportInput page;
+      page.scenario = record.scenario;
+      page.seed = record.seed;
+      page.token = record.token;
+      page.verdict = result.ok ? "ok" : result.FirstInvariant();
+      page.options = result.swarm;
+      page.fault_plan = result.fault_plan.ToString();
+      page.trace_hash = scenarios::HashToHex(result.trace_hash);
+      page.timeline = reports::BuildTimeline(sink.events(), violations, result.sim_ns);
+      page.events = sink.events();
+      const std::string name = "failures/" + std::to_string(++written) + ".html";
+      std::ofstream(dir + "/" + name) << reports::RenderFailureReport(page);
+      failure.report_link = name;
+    }
+    input.failures.push_back(std::move(failure));
+  }
+  std::ofstream out(dir + "/report.html");
+  out << reports::RenderSweepReport(input);
+  out.close();
+  if (!out) return absl::InternalError("cannot write " + dir + "/report.html");
+  return absl::OkStatus();
 }
 
 int ExitFor(const fuzz::SweepSummary& summary) {
@@ -112,6 +181,14 @@ int SweepCommand(const CommandContext& context, const ParsedFlags& flags,
       return kExitInternal;
     }
     std::fprintf(context.err, "sweep output: %s/summary.json\n", flags.Get("out").c_str());
+  }
+  if (flags.Has("report")) {
+    absl::Status written = WriteReports(context, *summary, flags.Get("report"));
+    if (!written.ok()) {
+      std::fprintf(context.err, "storsim fuzz: %s\n", std::string(written.message()).c_str());
+      return kExitInternal;
+    }
+    std::fprintf(context.err, "sweep report: %s/report.html\n", flags.Get("report").c_str());
   }
   PrintSummary(context, *summary, flags.Has("json"));
   return ExitFor(*summary);

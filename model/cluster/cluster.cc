@@ -167,9 +167,22 @@ absl::Status Cluster::CreateTenants(sim::Env& env, sim::Instant deadline) {
   return absl::OkStatus();
 }
 
+const persistence::ControllerTables* Cluster::CommittedTables() const {
+  if (const persistence::ControllerTables* live = postgres_->live_tables()) {
+    durable_while_down_.reset();
+    return live;
+  }
+  const uint64_t incarnation = simulation_.process(postgres_id_).incarnation();
+  if (!durable_while_down_ || durable_incarnation_ != incarnation) {
+    durable_while_down_ = postgres_->DurableTables();
+    durable_incarnation_ = incarnation;
+  }
+  return &*durable_while_down_;
+}
+
 Cluster::DbGroundTruth Cluster::LeaderGroundTruth() const {
   DbGroundTruth truth;
-  const persistence::ControllerTables* tables = postgres_->live_tables();
+  const persistence::ControllerTables* tables = CommittedTables();
   if (tables == nullptr) return truth;
   truth.leader_rows = tables->leaders().size();
   if (truth.leader_rows == 1) {
@@ -180,7 +193,7 @@ Cluster::DbGroundTruth Cluster::LeaderGroundTruth() const {
 }
 
 std::optional<int64_t> Cluster::ShardGenerationGroundTruth(const std::string& shard) const {
-  const persistence::ControllerTables* tables = postgres_->live_tables();
+  const persistence::ControllerTables* tables = CommittedTables();
   if (tables == nullptr) return std::nullopt;
   for (const auto& [id, row] : tables->shards()) {
     if (id.ToString() == shard) {
@@ -193,7 +206,7 @@ std::optional<int64_t> Cluster::ShardGenerationGroundTruth(const std::string& sh
 
 std::set<std::string> Cluster::TenantsGroundTruth() const {
   std::set<std::string> tenants;
-  const persistence::ControllerTables* tables = postgres_->live_tables();
+  const persistence::ControllerTables* tables = CommittedTables();
   if (tables == nullptr) return tenants;
   for (const auto& [id, row] : tables->shards()) tenants.insert(id.tenant_id);
   return tenants;

@@ -114,12 +114,15 @@ class Cluster {
     size_t leader_rows = 0;
     std::optional<std::pair<std::string, int64_t>> leader;
   };
+  // While the database process is down, its committed state is what its synced WAL holds: the
+  // durable tables, computed once per outage.
   DbGroundTruth LeaderGroundTruth() const;
   std::optional<int64_t> ShardGenerationGroundTruth(const std::string& shard) const;
   std::set<std::string> TenantsGroundTruth() const;
 
  private:
   void AddProcesses();
+  const persistence::ControllerTables* CommittedTables() const;
   std::unique_ptr<persistence::Persistence> MakePersistence(sim::Env& env);
 
   sim::Simulation& simulation_;
@@ -146,6 +149,8 @@ class Cluster {
   std::vector<sim::ProcessId> pageserver_ids_;
   std::map<std::string, sim::ProcessId> compute_ids_;
   sim::ProcessId operator_id_ = -1;
+  mutable std::optional<persistence::ControllerTables> durable_while_down_;
+  mutable uint64_t durable_incarnation_ = ~uint64_t{0};
 };
 
 template <typename Req, typename Resp>
