@@ -50,7 +50,8 @@ class Random {
     return i - 1;
   }
 
-  // Fisher-Yates shuffle with our own draws (std::shuffle is implementation-defined).
+  // Fisher-Yates shuffle with our own draws (the standard library's shuffle is
+  // implementation-defined).
   template <typename Vector>
   void Shuffle(Vector& v) {
     for (size_t i = v.size(); i > 1; --i) {
