@@ -54,10 +54,9 @@ std::string IntentState::SecondariesString() const {
   return out;
 }
 
-api::LocationConfig TenantShard::AttachedConfig(uint64_t term) const {
+api::LocationConfig TenantShard::BaseConfig(api::LocationMode mode, uint64_t term) const {
   api::LocationConfig config;
-  config.mode = api::LocationMode::kAttachedSingle;
-  config.generation = generation;
+  config.mode = mode;
   config.shard_number = id.shard_number;
   config.shard_count = id.shard_count;
   config.stripe_size = stripe_size;
@@ -67,15 +66,15 @@ api::LocationConfig TenantShard::AttachedConfig(uint64_t term) const {
   return config;
 }
 
+api::LocationConfig TenantShard::AttachedConfig(uint64_t term) const {
+  api::LocationConfig config = BaseConfig(api::LocationMode::kAttachedSingle, term);
+  config.generation = generation;
+  return config;
+}
+
 api::LocationConfig TenantShard::SecondaryConfig(uint64_t term) const {
-  api::LocationConfig config;
-  config.mode = api::LocationMode::kSecondary;
+  api::LocationConfig config = BaseConfig(api::LocationMode::kSecondary, term);
   config.secondary_warm = true;
-  config.shard_number = id.shard_number;
-  config.shard_count = id.shard_count;
-  config.stripe_size = stripe_size;
-  config.tenant_conf.heatmap_period_set = !intent.secondary.empty();
-  config.controller_term = term;
   return config;
 }
 

@@ -87,6 +87,8 @@ struct TenantShard {
   // leadership term (lease-fenced protocol only, 0 otherwise).
   api::LocationConfig AttachedConfig(uint64_t term) const;
   api::LocationConfig SecondaryConfig(uint64_t term) const;
+  // The fields every config the controller sends for this shard shares.
+  api::LocationConfig BaseConfig(api::LocationMode mode, uint64_t term) const;
   // Observed nodes that are not in the intent (upstream detach list).
   std::vector<NodeId> DetachList() const;
   // SPEC §6.2: whether a reconcile must be spawned, given the current nodes.

@@ -58,6 +58,9 @@ class Server {
   // Admission, service delay and the faults decided before execution. Returns the status to
   // answer with instead of executing, or nullopt to go ahead.
   std::optional<HttpStatus> BeforeExecution(const char* method);
+  // BeforeExecution, then the key check every single-key request makes: the status to answer
+  // with instead of executing, or nullopt to go ahead.
+  std::optional<HttpStatus> AdmitKeyed(const char* method, const std::string& key);
   // The response delay, then the 500-after-execution fault for mutations.
   HttpStatus AfterExecution(const char* method, HttpStatus success, bool mutation);
   void EmitFault(const char* method, HttpStatus status, const char* reason);
@@ -169,16 +172,20 @@ HttpStatus Server::AfterExecution(const char* method, HttpStatus success, bool m
   return success;
 }
 
+std::optional<HttpStatus> Server::AdmitKeyed(const char* method, const std::string& key) {
+  if (auto fault = BeforeExecution(method)) return fault;
+  if (!IsValidKey(key)) {
+    ++state_.stats.bad_requests;
+    return HttpStatus::kBadRequest;
+  }
+  return std::nullopt;
+}
+
 PutObjectResponse Server::Put(const PutObjectRequest& request, const sim::CallContext& context) {
   InFlight in_flight(*this);
   PutObjectResponse response;
-  if (auto fault = BeforeExecution("put")) {
-    response.status = *fault;
-    return response;
-  }
-  if (!IsValidKey(request.key)) {
-    ++state_.stats.bad_requests;
-    response.status = HttpStatus::kBadRequest;
+  if (auto refused = AdmitKeyed("put", request.key)) {
+    response.status = *refused;
     return response;
   }
   // Execution: durable, recorded and traced in one step (no yield in between).
@@ -201,13 +208,8 @@ PutObjectResponse Server::Put(const PutObjectRequest& request, const sim::CallCo
 GetObjectResponse Server::Get(const GetObjectRequest& request, const sim::CallContext& context) {
   InFlight in_flight(*this);
   GetObjectResponse response;
-  if (auto fault = BeforeExecution("get")) {
-    response.status = *fault;
-    return response;
-  }
-  if (!IsValidKey(request.key)) {
-    ++state_.stats.bad_requests;
-    response.status = HttpStatus::kBadRequest;
+  if (auto refused = AdmitKeyed("get", request.key)) {
+    response.status = *refused;
     return response;
   }
   const StoredObject* object = store_.Find(request.key);
@@ -248,13 +250,8 @@ DeleteObjectResponse Server::Delete(const DeleteObjectRequest& request,
                                     const sim::CallContext& context) {
   InFlight in_flight(*this);
   DeleteObjectResponse response;
-  if (auto fault = BeforeExecution("delete")) {
-    response.status = *fault;
-    return response;
-  }
-  if (!IsValidKey(request.key)) {
-    ++state_.stats.bad_requests;
-    response.status = HttpStatus::kBadRequest;
+  if (auto refused = AdmitKeyed("delete", request.key)) {
+    response.status = *refused;
     return response;
   }
   const StoredObject* object = store_.Find(request.key);
