@@ -20,14 +20,29 @@ const char* RpcOutcomeName(RpcOutcome outcome) {
 }
 
 void Rpc::ServeRaw(const char* method, RawHandler handler) {
-  handlers_[std::string_view(method)] = std::make_shared<RawHandler>(std::move(handler));
+  ForgetLookup();  // a remembered miss may become a hit
+  Served& served = handlers_[std::string_view(method)];
+  served.handler = std::make_shared<RawHandler>(std::move(handler));
+  served.fiber_name = std::string("rpc:") + method;
 }
 
-void Rpc::StopServing(const char* method) { handlers_.erase(std::string_view(method)); }
+void Rpc::StopServing(const char* method) {
+  ForgetLookup();
+  handlers_.erase(std::string_view(method));
+}
 
 void Rpc::Reset() {
+  ForgetLookup();
   handlers_.clear();
   pending_.clear();
+}
+
+Rpc::Handlers::iterator Rpc::FindHandler(const char* method) {
+  if (method != last_method_ || method == nullptr) {
+    last_handler_ = handlers_.find(std::string_view(method));
+    last_method_ = method;
+  }
+  return last_handler_;
 }
 
 Rpc::PendingCall* Rpc::FindPending(uint64_t call_id) {
@@ -135,7 +150,7 @@ void Rpc::OnMessage(Message* message) {
 void Rpc::HandleRequest(Message* message) {
   Simulation& simulation = process_.simulation();
   Network& network = simulation.network();
-  auto it = handlers_.find(std::string_view(message->method));
+  auto it = FindHandler(message->method);
   if (it == handlers_.end()) {
     // Not listening (yet): the connection is refused.
     message->to_incarnation = process_.incarnation();
@@ -154,21 +169,20 @@ void Rpc::HandleRequest(Message* message) {
   ++stats_.served;
   // The fiber's body captures two pointers only, so std::function keeps it inline (no heap);
   // the call's context travels in the message itself.
-  process_.SpawnFiber(std::string("rpc:") + message->method,
-                      [this, message] { RunHandler(message); });
+  process_.SpawnFiber(it->second.fiber_name, [this, message] { RunHandler(message); });
 }
 
 void Rpc::RunHandler(Message* message) {
   Network& network = process_.simulation().network();
   const CallContext context{message->from, message->from_incarnation, message->call_id};
-  auto it = handlers_.find(std::string_view(message->method));
+  auto it = FindHandler(message->method);
   if (it == handlers_.end()) {
     // Stopped serving between the request's arrival and this fiber's start: refused, as if the
     // request had arrived a moment later.
     message->payload.Reset();
     message->channel = MessageChannel::kRpcRefused;
   } else {
-    const std::shared_ptr<RawHandler> handler = it->second;  // alive until the handler returns
+    const std::shared_ptr<RawHandler> handler = it->second.handler;  // alive until it returns
     message->payload = (*handler)(message->payload, context);
     message->channel = MessageChannel::kRpcResponse;
   }

@@ -14,6 +14,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
@@ -106,9 +107,21 @@ class Rpc {
   void RunHandler(Message* message);  // body of a handler fiber
 
   Process& process_;
-  // Handlers are shared with the fibers running them, so StopServing or Reset during a call
-  // cannot destroy a handler that is still executing.
-  std::map<std::string_view, std::shared_ptr<RawHandler>> handlers_;
+  struct Served {
+    // Shared with the fibers running it, so StopServing or Reset during a call cannot destroy a
+    // handler that is still executing.
+    std::shared_ptr<RawHandler> handler;
+    std::string fiber_name;  // "rpc:" + method, built once rather than per request
+  };
+  using Handlers = std::map<std::string_view, Served>;
+  // The handler of `method` (a literal), or end(). Requests for one method come in runs, so the
+  // last lookup is remembered by the literal's address (equal addresses, equal names).
+  Handlers::iterator FindHandler(const char* method);
+  void ForgetLookup() { last_method_ = nullptr; }
+
+  Handlers handlers_;
+  const char* last_method_ = nullptr;
+  Handlers::iterator last_handler_;
   // Sorted by call id: call ids only grow, so a new call appends. Kept as a vector (not a map)
   // so that a call allocates nothing once the vector has grown to the most calls pending at once.
   std::vector<PendingCall*> pending_;

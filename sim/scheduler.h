@@ -7,7 +7,10 @@
 //      armed (their sequence number); a fired timer makes its fiber ready (rule 1 again).
 //
 // Fibers switch directly to the next ready fiber (one context switch per yield, not two); the
-// main stack only runs when the run stops, fails, or has nothing left to do.
+// main stack only runs when the run stops, fails, or has nothing left to do. On x86-64 the switch
+// is the kernel's own (scheduler.cc: Boost.Context's frame layout without its floating-point
+// control save/restore), and a fiber whose body ended keeps its stack and context parked in
+// FiberEntry, so the next Spawn on that record costs no stack set-up or teardown.
 //
 // Invariants:
 //   1. At most one fiber runs at a time; `running_` names it (the main record on the main stack).
@@ -15,7 +18,8 @@
 //   3. A wake token is valid only while the fiber's wait_epoch equals the token's epoch; every
 //      wake and every kill bumps the epoch, so stale timers and stale waiter entries do nothing.
 //   4. Fiber records are pooled and never freed before the scheduler, so a stale token never
-//      points to freed memory.
+//      points to freed memory. A recycled record may hold a parked context (see above); a kill
+//      destroys the context, and Spawn then makes a new one.
 #pragma once
 
 #include <boost/context/fiber.hpp>
@@ -29,6 +33,15 @@
 
 #include "sim/stack_pool.h"
 #include "sim/time.h"
+
+// Fibers switch through the kernel's own jump (scheduler.cc) on x86-64 fcontext builds, and
+// through Boost.Context's resume elsewhere (sanitizer builds use ucontext).
+#if defined(__x86_64__) && defined(__ELF__) && !defined(BOOST_USE_UCONTEXT) && \
+    !defined(BOOST_USE_WINFIB)
+#define STORSIM_FAST_SWITCH 1
+#else
+#define STORSIM_FAST_SWITCH 0
+#endif
 
 namespace storsim::sim {
 
@@ -213,6 +226,7 @@ class Scheduler {
     }
 
    private:
+    friend class Scheduler;  // Yield's fast path rotates the ring in place
     static constexpr size_t kInitialSlots = 256;
     void Grow();  // doubles the ring, keeping the order
     std::unique_ptr<ReadyEntry[]> slots_;
@@ -240,9 +254,17 @@ class Scheduler {
     return PickNextSlow();
   }
   Fiber* PickNextSlow();
+  // Yield when its inline fast path does not apply (empty or stale queue front, stop, limit).
+  __attribute__((noinline)) void YieldSlow();
   void TransferTo(Fiber* from, Fiber* to);
+#if !STORSIM_FAST_SWITCH
+  // On the resumed side of a Boost resume: stores the context of the fiber that switched here,
+  // recycling it if it finished.
   void AfterResume(boost::context::fiber&& previous);
+#endif
   boost::context::fiber FiberEntry(Fiber* fiber, boost::context::fiber&& previous);
+  // Runs the fiber's body to its end (an exception stops the run) and marks the fiber done.
+  void RunBody(Fiber* fiber);
   void Recycle(Fiber* fiber);
   RunOutcome RunLoop();
 
@@ -263,7 +285,9 @@ class Scheduler {
 
   Fiber main_record_;
   Fiber* running_ = &main_record_;
+#if !STORSIM_FAST_SWITCH
   Fiber* switched_from_ = nullptr;
+#endif
 
   ReadyQueue ready_;
   TimerQueue timers_;

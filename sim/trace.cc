@@ -50,9 +50,9 @@ void Trace::Emit(Instant at, int32_t process, std::string_view kind,
   TraceEvent event{sequence_++, at, kind, process, std::move(fields)};
   hash_.Add(static_cast<uint64_t>(at.nanos()));
   hash_.Add(static_cast<uint64_t>(static_cast<int64_t>(process)));
-  hash_.Add(kind);
+  hash_.Add(LiteralHash(kind));  // the same value as hash_.Add(kind)
   for (const auto& field : event.fields) {
-    hash_.Add(field.key);
+    hash_.Add(LiteralHash(field.key));
     if (field.is_text) {
       hash_.Add(field.text);
     } else {
@@ -60,6 +60,17 @@ void Trace::Emit(Instant at, int32_t process, std::string_view kind,
     }
   }
   for (TraceObserver* observer : observers_) observer->OnEvent(event);
+}
+
+uint64_t Trace::LiteralHash(std::string_view literal) {
+  const auto address = reinterpret_cast<uintptr_t>(literal.data());
+  LiteralEntry& entry = literal_hashes_[((address >> 3) ^ (address >> 11) ^ literal.size()) &
+                                        (kLiteralEntries - 1)];
+  // A null view (the table's initial state) is never taken from the table.
+  if (entry.data != literal.data() || entry.size != literal.size() || entry.data == nullptr) {
+    entry = LiteralEntry{literal.data(), literal.size(), HashBytes(literal)};
+  }
+  return entry.hash;
 }
 
 void Trace::AddObserver(TraceObserver* observer) { observers_.push_back(observer); }

@@ -7,6 +7,7 @@
 // record or write them (memory, NDJSON, Chrome/Perfetto trace-event JSON).
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <initializer_list>
 #include <memory>
@@ -71,9 +72,21 @@ class Trace {
   void RemoveObserver(TraceObserver* observer);
 
  private:
+  // HashBytes of a kind or key. They are literals with static storage (TraceEvent keeps only a
+  // view of them), so equal address and length mean equal bytes: the hash of each literal is
+  // computed once and remembered in a small direct-mapped table, which changes no hash value.
+  uint64_t LiteralHash(std::string_view literal);
+  struct LiteralEntry {
+    const char* data = nullptr;
+    size_t size = 0;
+    uint64_t hash = 0;
+  };
+  static constexpr size_t kLiteralEntries = 256;  // a power of two
+
   RunningHash hash_;
   uint64_t sequence_ = 0;
   std::vector<TraceObserver*> observers_;
+  std::array<LiteralEntry, kLiteralEntries> literal_hashes_{};
 };
 
 // Keeps every event in memory (for tests, first-divergence reports and report writers).
