@@ -156,18 +156,68 @@ class Cluster {
 template <typename Req, typename Resp>
 absl::StatusOr<Resp> Cluster::CallController(sim::Env& env, sim::RpcMethod<Req, Resp> method,
                                              const Req& request, sim::Instant deadline) {
-  absl::Status last = absl::UnavailableError("no controller endpoint is ready");
-  for (int attempt = 0; attempt < 10'000 && simulation_.Now() < deadline; ++attempt) {
+  // Client-side API history for the linearizability check (scenarios/invariants/
+  // linearizability.h): one api.invoke / api.return pair per call, whatever the retries inside.
+  // The call id is the invoke event's trace sequence number (deterministic, unique per run).
+  // Key request fields and the response's placement/generation fields are taken generically
+  // from whichever of them the request and response types have.
+  const auto call = static_cast<int64_t>(simulation_.trace().events());
+  std::vector<sim::TraceField> invoke = {sim::TraceField::Int("call", call),
+                                         sim::TraceField::Str("method", method.name)};
+  if constexpr (requires { request.tenant_id; }) {
+    invoke.push_back(sim::TraceField::Str("tenant", request.tenant_id));
+  }
+  if constexpr (requires { request.shard.ToString(); }) {
+    invoke.push_back(sim::TraceField::Str("shard", request.shard.ToString()));
+    invoke.push_back(sim::TraceField::Str("tenant", request.shard.tenant_id));
+  }
+  if constexpr (requires { request.node_id; }) {
+    invoke.push_back(sim::TraceField::Int("node", static_cast<int64_t>(request.node_id)));
+  }
+  env.Emit("api.invoke", std::move(invoke));
+  absl::StatusOr<Resp> result = absl::UnavailableError("no controller endpoint is ready");
+  int attempts = 0;
+  for (; attempts < 10'000 && simulation_.Now() < deadline; ++attempts) {
     std::optional<sim::ProcessId> endpoint = service_.Pick(env.random());
     if (endpoint) {
       absl::StatusOr<Resp> response =
           env.rpc().Call(*endpoint, method, request, sim::Duration::Seconds(10));
-      if (response.ok() && response->status != api::Http::kServiceUnavailable) return response;
-      last = response.ok() ? absl::UnavailableError("503 from the controller") : response.status();
+      if (response.ok() && response->status != api::Http::kServiceUnavailable) {
+        result = std::move(response);
+        break;
+      }
+      result = response.ok() ? absl::UnavailableError("503 from the controller")
+                             : response.status();
     }
     env.Sleep(sim::Duration::Millis(500));
   }
-  return last;
+  // result: ok (an HTTP answer) | timeout (DeadlineExceeded: the call may have taken effect) |
+  // unavailable (refused or 503 throughout: a 503 from a busy leader may also have taken effect).
+  std::vector<sim::TraceField> done = {
+      sim::TraceField::Int("call", call), sim::TraceField::Str("method", method.name),
+      sim::TraceField::Str("result", result.ok() ? "ok"
+                                     : absl::IsDeadlineExceeded(result.status()) ? "timeout"
+                                                                                 : "unavailable"),
+      sim::TraceField::Int("status", result.ok() ? static_cast<int64_t>(result->status) : 0),
+      sim::TraceField::Int("attempts", attempts)};
+  if constexpr (requires(const Resp& response) { response.shards.front().generation.is_none(); }) {
+    if (result.ok()) {
+      std::string placement;
+      std::string generations;
+      for (const auto& shard : result->shards) {
+        const std::string id = shard.shard.ToString();
+        placement += (placement.empty() ? "" : ",") + id + "@" +
+                     (shard.attached ? std::to_string(*shard.attached) : std::string("-1"));
+        generations += (generations.empty() ? "" : ",") + id + ":" +
+                       (shard.generation.is_none() ? std::string("-1")
+                                                   : std::to_string(shard.generation.value()));
+      }
+      done.push_back(sim::TraceField::Str("placement", std::move(placement)));
+      done.push_back(sim::TraceField::Str("generations", std::move(generations)));
+    }
+  }
+  env.Emit("api.return", std::move(done));
+  return result;
 }
 
 }  // namespace storsim::cluster

@@ -56,6 +56,12 @@ std::optional<api::NotifyAttachRequest> ComputeHook::CurrentRequest(
 NotifyOutcome ComputeHook::Notify(const api::TenantShardId& shard, uint32_t stripe_size,
                                   const std::optional<std::string>& preferred_az,
                                   api::NodeId node, const CancelToken& cancel) {
+  Record(shard, stripe_size, preferred_az, node);
+  return Flush(shard.tenant_id, cancel);
+}
+
+void ComputeHook::Record(const api::TenantShardId& shard, uint32_t stripe_size,
+                         const std::optional<std::string>& preferred_az, api::NodeId node) {
   TenantState& state = tenants_[shard.tenant_id];
   if (!state.send_lock) state.send_lock = std::make_shared<sim::Mutex>(context_.env().scheduler());
   // A change of count or stripe (a split) resets the cache.
@@ -66,25 +72,30 @@ NotifyOutcome ComputeHook::Notify(const api::TenantShardId& shard, uint32_t stri
   }
   state.preferred_az = preferred_az;
   state.shards[shard.shard_number] = node;
-  if (context_.options().control_plane < 0) return NotifyOutcome::kOk;  // no hook configured
+}
 
-  std::shared_ptr<sim::Mutex> lock = state.send_lock;
+NotifyOutcome ComputeHook::Flush(const std::string& tenant_id, const CancelToken& cancel) {
+  if (context_.options().control_plane < 0) return NotifyOutcome::kOk;  // no hook configured
+  auto found = tenants_.find(tenant_id);
+  if (found == tenants_.end()) return NotifyOutcome::kOk;  // never recorded: nothing to say
+  SIM_CHECK(found->second.send_lock != nullptr);
+  std::shared_ptr<sim::Mutex> lock = found->second.send_lock;
   if (!lock->Lock(sim::Instant::Max())) return NotifyOutcome::kCancelled;
   // Coalescing: recompute after getting the lock; the cache may have moved on meanwhile.
   NotifyOutcome outcome = NotifyOutcome::kOk;
-  std::optional<api::NotifyAttachRequest> request = CurrentRequest(shard.tenant_id);
-  auto it = tenants_.find(shard.tenant_id);
+  std::optional<api::NotifyAttachRequest> request = CurrentRequest(tenant_id);
+  auto it = tenants_.find(tenant_id);
   if (request && it != tenants_.end()) {
     const std::optional<RemoteState>& last = it->second.last;
     const bool same = last.has_value() && last->request == *request;
     const bool skip = context_.Defect(kDefectDedupeIgnoresApplied) ? same : same && last->applied;
     if (skip) {
       context_.Emit(events::kNotifyResult,
-                    {TraceField::Str("tenant", shard.tenant_id),
+                    {TraceField::Str("tenant", tenant_id),
                      TraceField::Str("shards", ShardsString(*request)),
                      TraceField::Str("result", "skipped_dedupe"), TraceField::Int("http", 0)});
     } else {
-      outcome = Send(shard.tenant_id, *request, cancel);
+      outcome = Send(tenant_id, *request, cancel);
     }
   }
   lock->Unlock();

@@ -41,6 +41,12 @@ class ComputeHook {
   NotifyOutcome Notify(const api::TenantShardId& shard, uint32_t stripe_size,
                        const std::optional<std::string>& preferred_az, api::NodeId node,
                        const CancelToken& cancel);
+  // The two halves of Notify. Record updates the cache at once (never blocks), which fixes the
+  // order of this placement against every later Record of the tenant; Flush sends whatever the
+  // cache holds for the tenant when it gets the send lock (kOk if never recorded).
+  void Record(const api::TenantShardId& shard, uint32_t stripe_size,
+              const std::optional<std::string>& preferred_az, api::NodeId node);
+  NotifyOutcome Flush(const std::string& tenant_id, const CancelToken& cancel);
   // A shard was detached with no attached intent: drop it from the cache (PR #9045).
   void HandleDetach(const api::TenantShardId& shard);
   // Forget a tenant entirely (tenant deleted).

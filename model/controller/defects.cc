@@ -43,6 +43,27 @@ std::vector<api::DefectInfo> ControllerDefects() {
        "the reconciler stops at the first failing location call instead of attempting all"},
       {kDefectActivationEditsObservedInPlace, component, "PR #10298 / #11155 (bug #17)", "L1",
        "node activation writes listed configs into observed state in place, racing results"},
+      {kDefectStaleOriginCurrentGeneration, component,
+       "SPEC §5.3 step 1 FIXME (reconciler.rs live_migrate)", "S4",
+       "live migration sets the origin AttachedStale at the controller's current generation, "
+       "not the origin's observed one, so a re-attached origin can claim another node's "
+       "generation"},
+      {kDefectSupersedingReconcilerStaleSnapshot, component,
+       "code-reading hazard, SPEC §6.2 Spawn (tenant_shard.rs spawn_reconciler)", "S12 S10 L1",
+       "a reconciler that supersedes a running one acts on the observed state and generation "
+       "snapshotted before it joined the old one, e.g. demoting the only attachment"},
+      {kDefectReAttachKeepsStaleObserved, component,
+       "code-reading hazard, SPEC §4.1 re-attach (service.rs re_attach)", "S4 S6",
+       "re-attach leaves the pre-restart observed state of shards it does not attach, so a "
+       "reconcile can pick the restarted node as a migration origin and re-attach it at its "
+       "old generation"},
+      {kDefectStartupNotifySurvivesStepDown, component,
+       "code-reading hazard, SPEC §3.3 (service.rs startup_reconcile notify_background)", "S3",
+       "start-up compute notifications run on the process-wide token and keep being sent after "
+       "the instance stepped down"},
+      {kDefectCanaryGenerationReuse, component, "canary (storsim)", "S4",
+       "each live migration hands the destination the previous generation again (the "
+       "origin's), so two nodes attach at one generation"},
   };
 }
 

@@ -7,11 +7,15 @@
 // PostgresOptions.non_atomic_read_then_write); #16 lives in the pageserver; #2 needs shard
 // splits, which this controller model does not implement.
 //
-// Code-reading hazards after the table are upstream's *default* behaviour and so are not
-// switches: the stale instance's heartbeat-driven detach (§3.3; option
-// stop_heartbeats_on_step_down turns it off), the drain task writing the DB after step-down, the
-// double INSERT into an empty `controllers`, re_attach Deleting→Pause in the DB vs Active in
-// memory, and a persisted Draining policy with no task after restart. Each is visible in the
+// Four code-reading hazards the default sweep tripped over are switches whose *fixed* variant
+// is the default (SPEC §5.3 step 1's FIXME, the superseding reconciler's stale snapshot of §6.2,
+// re-attach keeping pre-restart observed state of §4.1, start-up notifications surviving
+// step-down of §3.3); `canary-generation-reuse` is a storsim canary that S4 must catch on every migration.
+// The other code-reading hazards are upstream's *default* behaviour and so are not switches:
+// the stale instance's heartbeat-driven detach (§3.3; option stop_heartbeats_on_step_down turns
+// it off), the drain task writing the DB after step-down, the double INSERT into an empty
+// `controllers`, re_attach Deleting→Pause in the DB vs Active in memory, and a persisted
+// Draining policy with no task after restart. Each is visible in the
 // trace (events.h) so checkers can flag it.
 #pragma once
 
@@ -53,6 +57,26 @@ inline constexpr char kDefectReconcileAbortsOnFirstError[] = "ctl-reconcile-abor
 // #17 (PR #10298 / #11155).
 inline constexpr char kDefectActivationEditsObservedInPlace[] =
     "ctl-activation-edits-observed-in-place";
+
+// Code-reading hazard, SPEC §5.3 step 1 FIXME: the origin is set AttachedStale at the
+// controller's current generation instead of its observed one.
+inline constexpr char kDefectStaleOriginCurrentGeneration[] =
+    "ctl-stale-origin-current-generation";
+// Code-reading hazard, SPEC §6.2 "Spawn" (tenant_shard.rs spawn_reconciler): a reconciler that
+// supersedes a running one snapshots observed state and generation at spawn, then joins the old
+// one and runs on the stale snapshot. The fixed variant catches the snapshot up after the join.
+inline constexpr char kDefectSupersedingReconcilerStaleSnapshot[] =
+    "ctl-superseding-reconciler-stale-snapshot";
+// Code-reading hazard, SPEC §4.1 re-attach (service.rs re_attach): the re-attach handler leaves
+// the observed state of shards it answers Secondary (or not at all) as it was before the node
+// restarted. The fixed variant marks those entries uncertain.
+inline constexpr char kDefectReAttachKeepsStaleObserved[] = "ctl-re-attach-keeps-stale-observed";
+// Code-reading hazard, SPEC §3.3 (service.rs startup_reconcile: notify_background on the
+// process-wide cancel token): start-up compute notifications still being sent after step-down.
+inline constexpr char kDefectStartupNotifySurvivesStepDown[] =
+    "ctl-startup-notify-survives-step-down";
+// Canary (storsim): a live migration hands the destination the generation before the new one.
+inline constexpr char kDefectCanaryGenerationReuse[] = "canary-generation-reuse";
 
 std::vector<api::DefectInfo> ControllerDefects();
 

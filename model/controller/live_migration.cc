@@ -24,11 +24,13 @@ absl::Status Reconciler::LiveMigrate(NodeId origin, NodeId destination) {
     destination_secondary = it->second->mode == api::LocationMode::kSecondary;
   }
 
-  // 1. O <- AttachedStale at the controller's current generation (upstream FIXME: should be
-  //    O's observed generation), flushing for up to 10 s.
+  // 1. O <- AttachedStale at O's observed generation, flushing for up to 10 s. Upstream sends
+  //    the controller's current generation (SPEC §5.3 step 1 FIXME), which differs when O
+  //    re-attached earlier and a newer generation went elsewhere since: O would then claim a
+  //    generation another node holds (hazard kDefectStaleOriginCurrentGeneration, S4).
   api::LocationConfig stale = *shard_.observed.locations[origin];
   stale.mode = api::LocationMode::kAttachedStale;
-  stale.generation = shard_.generation;
+  if (context_.Defect(kDefectStaleOriginCurrentGeneration)) stale.generation = shard_.generation;
   stale.controller_term = term;
   absl::Status status = LocationConfig(origin, stale, context_.timings().stale_flush);
   if (!status.ok()) return status;
@@ -49,10 +51,15 @@ absl::Status Reconciler::LiveMigrate(NodeId origin, NodeId destination) {
   }
   if (input_.cancel.cancelled()) return absl::CancelledError("migration cancelled");
 
-  // 4. A new generation for D: from here the DB names D.
+  // 4. A new generation for D: from here the DB names D. The canary hands D the generation
+  //    before the new one (the origin's) instead: two attachments at one generation (S4).
   auto generation = db_.IncrementGeneration(shard_.id, destination, "live_migration");
   if (!generation.ok()) return generation.status();
   shard_.generation = *generation;
+  if (context_.Defect(kDefectCanaryGenerationReuse) && shard_.generation.value() > 1) {
+    SIM_MARK("ctl.canary.generation_reuse");
+    shard_.generation = Generation(shard_.generation.value() - 1);
+  }
 
   // 5. D <- AttachedMulti at the new generation.
   api::LocationConfig multi = shard_.AttachedConfig(term);

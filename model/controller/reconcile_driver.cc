@@ -2,6 +2,9 @@
 // rule, concurrency limits with the delayed queue, one reconciler per shard (a new one cancels
 // and joins the previous), the single result consumer, waiters and reconcile_all.
 #include <algorithm>
+#include <functional>
+#include <map>
+#include <optional>
 #include <set>
 #include <utility>
 
@@ -12,6 +15,52 @@
 namespace storsim::controller {
 
 using sim::TraceField;
+
+namespace {
+
+// Catches a reconciler's spawn-time snapshot up with a reconciler it (transitively) superseded
+// and joined: that one's location calls and generation increments may postdate the snapshot, so
+// without this the new reconciler acts on observed state that is no longer true (e.g. an origin
+// already demoted to Secondary still looks AttachedSingle, and the real attachment looks absent).
+// Per node the old reconciler changed: if the snapshot still holds what the old one started from,
+// take what it left (uncertain on an unavailable node; a removal only if it succeeded); if the
+// snapshot already holds what it left (its result was applied before the spawn), keep it;
+// anything else means a third party changed the entry meanwhile, so it becomes uncertain.
+void CatchUpSnapshot(ReconcilerInput& input, const ReconcileResult& previous,
+                     const std::function<bool(NodeId)>& available_now) {
+  SIM_CHECK(previous.shard == input.shard.id);
+  if (previous.generation > input.shard.generation) input.shard.generation = previous.generation;
+  input.shard.pending_compute_notification = previous.pending_compute_notification;
+  std::map<NodeId, std::optional<api::LocationConfig>>& observed = input.shard.observed.locations;
+  std::set<NodeId> touched;
+  for (const auto& [node, config] : previous.original_observed.locations) touched.insert(node);
+  for (const auto& [node, config] : previous.observed.locations) touched.insert(node);
+  for (NodeId node : touched) {
+    auto before = previous.original_observed.locations.find(node);
+    auto after = previous.observed.locations.find(node);
+    const bool had = before != previous.original_observed.locations.end();
+    const bool has = after != previous.observed.locations.end();
+    if (had == has && (!had || before->second == after->second)) continue;
+    auto current = observed.find(node);
+    const bool present = current != observed.end();
+    if (present == has && (!has || current->second == after->second)) continue;  // already seen
+    const bool unchanged_since = present == had && (!had || current->second == before->second);
+    if (!unchanged_since || !available_now(node)) {
+      observed[node] = std::nullopt;
+    } else if (has) {
+      observed[node] = after->second;
+    } else if (previous.status.ok()) {
+      observed.erase(node);
+    } else {
+      observed[node] = std::nullopt;
+    }
+  }
+}
+
+// How many joined results a handle carries forward for the next superseding reconciler.
+constexpr size_t kJoinedResultsMax = 8;
+
+}  // namespace
 
 MigrationConfig Service::NormalMigration() const {
   return {context_.timings().secondary_warm_total, context_.timings().secondary_warm_poll};
@@ -99,7 +148,8 @@ void Service::SpawnReconciler(TenantShard& shard, Priority priority,
   }
   std::optional<ReconcilerHandle> previous = shard.reconciler;
   ReconcilerHandle handle{shard.sequence, input.cancel,
-                          std::make_shared<sim::Event>(context_.env().scheduler())};
+                          std::make_shared<sim::Event>(context_.env().scheduler()),
+                          std::make_shared<std::vector<ReconcileResult>>()};
   shard.reconciler = handle;
   ++reconcilers_in_flight_;
   reconcilers_idle_.Reset();
@@ -110,15 +160,30 @@ void Service::SpawnReconciler(TenantShard& shard, Priority priority,
   if (previous) previous->cancel.Cancel();
   context_.env().Spawn("ctl.reconciler", [this, input = std::move(input), previous, handle,
                                           priority]() mutable {
-    // Only one reconciler runs per shard: join the one we superseded first.
-    if (previous) previous->done->Wait();
+    std::function<bool(NodeId)> available_now = [this](NodeId node) {
+      auto it = nodes_.find(node);
+      return it != nodes_.end() && it->second.available();
+    };
+    // Only one reconciler runs per shard: join the one we superseded first. Upstream then runs
+    // on the snapshot taken at spawn, blind to what the joined one did (hazard
+    // kDefectSupersedingReconcilerStaleSnapshot); by default the snapshot catches up first.
+    std::vector<ReconcileResult> joined;  // what the snapshot may not have seen, oldest first
+    if (previous) {
+      previous->done->Wait();
+      if (previous->outcomes) joined = *previous->outcomes;
+      if (!context_.Defect(kDefectSupersedingReconcilerStaleSnapshot)) {
+        for (const ReconcileResult& earlier : joined) {
+          CatchUpSnapshot(input, earlier, available_now);
+        }
+      }
+    }
     Reconciler reconciler(context_, db_, pageservers_, compute_hook_, std::move(input),
-                          [this](NodeId node) {
-                            auto it = nodes_.find(node);
-                            return it != nodes_.end() && it->second.available();
-                          });
+                          available_now);
     ReconcileResult result = reconciler.Run();
     (priority == Priority::kHigh ? units_high_ : units_normal_).Release();
+    joined.push_back(result);
+    if (joined.size() > kJoinedResultsMax) joined.erase(joined.begin());
+    *handle.outcomes = std::move(joined);
     results_.Send(std::move(result));
     handle.done->Set();
     if (--reconcilers_in_flight_ == 0) reconcilers_idle_.Set();

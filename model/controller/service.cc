@@ -238,23 +238,32 @@ std::map<TenantShardId, ObservedState> Service::ScanLocations() {
 
 void Service::StartupComputeNotifications() {
   // f. Notify for every stably attached shard, in the background; failures set the pending flag.
-  std::vector<TenantShardId> stable;
+  //    As upstream (notify_background): the placements are the ones found at start-up, recorded
+  //    in the compute hook now, so any later placement of the tenant (a reconciler's) is ordered
+  //    after them; the background sends only flush the hook. Reading the intent at send time
+  //    instead announced placements no reconciler had attached yet (S14, chaos/roll sweeps).
+  std::map<std::string, std::vector<TenantShardId>> stable;  // tenant -> its stable shards
   for (const auto& [id, shard] : shards_) {
     if (!shard.intent.attached) continue;
     auto it = shard.observed.locations.find(*shard.intent.attached);
     if (it != shard.observed.locations.end() && it->second && api::IsAttached(it->second->mode)) {
-      stable.push_back(id);
+      compute_hook_.Record(id, shard.stripe_size, shard.intent.preferred_az,
+                           *shard.intent.attached);
+      stable[id.tenant_id].push_back(id);
     }
   }
   if (stable.empty()) return;
-  context_.env().Spawn("ctl.startup_notify", [this, stable] {
-    for (const TenantShardId& id : stable) {
-      auto it = shards_.find(id);
-      if (it == shards_.end() || !it->second.intent.attached) continue;
-      const TenantShard& shard = it->second;
-      NotifyOutcome outcome = compute_hook_.Notify(id, shard.stripe_size, shard.intent.preferred_az,
-                                                   *shard.intent.attached, CancelToken());
-      if (outcome != NotifyOutcome::kOk) {
+  // Upstream runs these on the process-wide token, so a stepped-down instance keeps notifying
+  // (hazard kDefectStartupNotifySurvivesStepDown, S3); by default step-down stops them, as it
+  // stops reconcilers.
+  const CancelToken cancel = context_.Defect(kDefectStartupNotifySurvivesStepDown)
+                                 ? CancelToken()
+                                 : reconcilers_cancel_;
+  context_.env().Spawn("ctl.startup_notify", [this, stable, cancel] {
+    for (const auto& [tenant, ids] : stable) {
+      if (cancel.cancelled()) return;  // stepped down: the new leader notifies
+      if (compute_hook_.Flush(tenant, cancel) == NotifyOutcome::kOk) continue;
+      for (const TenantShardId& id : ids) {
         auto again = shards_.find(id);
         if (again != shards_.end()) again->second.pending_compute_notification = true;
       }

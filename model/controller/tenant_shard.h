@@ -54,11 +54,16 @@ struct IntentState {
 // Shard scheduling policy (not node policy): Stop stops reconciling altogether.
 enum class ShardSchedulingPolicy : uint8_t { kActive, kEssential, kPause, kStop };
 
-// A running reconciler: its sequence, its cancel token and an event set when it finished.
+struct ReconcileResult;  // reconciler.h
+
+// A running reconciler: its sequence, its cancel token, an event set when it finished and, from
+// then on, its result preceded by the results of the reconcilers it joined (oldest first, a
+// few at most), so a reconciler that superseded it can catch its snapshot up.
 struct ReconcilerHandle {
   uint64_t sequence = 0;
   CancelToken cancel;
   std::shared_ptr<sim::Event> done;
+  std::shared_ptr<std::vector<ReconcileResult>> outcomes;  // filled before `done` is set
 };
 
 enum class ReconcileNeeded : uint8_t { kNo, kWaitExisting, kYes };

@@ -64,6 +64,20 @@ api::ReAttachResponse Service::HandleReAttach(const api::ReAttachRequest& reques
     response.tenants.push_back(
         {shard_id, generation, api::LocationMode::kAttachedSingle, stripe});
   }
+  // The node restarted: whatever the controller last observed there for shards it does not
+  // attach now (e.g. an AttachedSingle from before a crash) is no longer known. Keeping it made a
+  // reconcile pick the restarted node as a live-migration origin and re-attach it, as
+  // AttachedStale, at its pre-crash generation: one generation in two incarnations (S4, S6).
+  // Uncertain (nullopt) is never an origin and makes the next reconcile re-establish the slot.
+  if (!context_.Defect(kDefectReAttachKeepsStaleObserved)) {
+    for (auto& [shard_id, shard] : shards_) {
+      if (attached.count(shard_id)) continue;
+      auto observed = shard.observed.locations.find(request.node_id);
+      if (observed != shard.observed.locations.end() && observed->second.has_value()) {
+        observed->second = std::nullopt;
+      }
+    }
+  }
   // Every other shard with a secondary intent here: Secondary.
   for (const auto& [shard_id, shard] : shards_) {
     if (attached.count(shard_id)) continue;
