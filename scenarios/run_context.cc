@@ -1,8 +1,11 @@
 // The per-run context: simulation ownership, trace files, limits and fail-fast stopping.
 #include "scenarios/run_context.h"
 
+#include <algorithm>
+#include <cstdint>
 #include <utility>
 
+#include "scenarios/token.h"
 #include "sim/check.h"
 
 namespace storsim::scenarios {
@@ -63,6 +66,9 @@ sim::Simulation& ScenarioRun::CreateSimulation(sim::SimulationOptions options) {
     SIM_CHECK(observer != nullptr);
     trace.AddObserver(observer);
   }
+  run_metrics_ = std::make_unique<metrics::RunMetricsObserver>();
+  trace.AddObserver(run_metrics_.get());
+  restart_checker_ = &AddChecker(std::make_unique<metrics::RestartUnavailabilityChecker>(sink()));
   return *simulation_;
 }
 
@@ -92,6 +98,40 @@ void ScenarioRun::RunUntil(sim::Instant until) {
   if (!violations_.empty()) throw RunStopped();
   SIM_CHECK_MSG(outcome != sim::RunOutcome::kStopped,
                 "the scheduler was stopped without a reported violation");
+}
+
+int64_t ScenarioRun::Knob(std::string_view name, int64_t drawn) {
+  return Knob(name, drawn, INT64_MIN, INT64_MAX);
+}
+
+int64_t ScenarioRun::Knob(std::string_view name, int64_t drawn, int64_t min, int64_t max) {
+  SIM_CHECK(min <= drawn && drawn <= max);
+  SIM_CHECK_MSG(IsKnobName(name), "knob names are 1..32 characters of [a-z0-9_]");
+  const std::string key(name);
+  if (auto recorded = knobs_.find(key); recorded != knobs_.end()) return recorded->second;
+  const auto override_value = options_.knobs.find(key);
+  int64_t value = override_value != options_.knobs.end() ? override_value->second : drawn;
+  value = std::clamp(value, min, max);
+  knobs_.emplace(key, value);
+  return value;
+}
+
+std::map<std::string, int64_t> ScenarioRun::FinishMetrics(bool body_completed) {
+  SIM_CHECK_MSG(run_metrics_ != nullptr && restart_checker_ != nullptr,
+                "FinishMetrics needs the simulation");
+  const sim::Instant now = simulation().Now();
+  // A run stopped early (a violation, a limit, an exception) has not had its full time: L3's
+  // end-of-run check would judge windows the run never let close.
+  if (body_completed && violations_.empty()) restart_checker_->Finish(now);
+  run_metrics_->Finish(now);
+  std::map<std::string, int64_t> values = run_metrics_->Metrics();
+  for (const auto& [name, value] : restart_checker_->Metrics()) values[name] = value;
+  return values;
+}
+
+std::map<std::string, std::vector<int64_t>> ScenarioRun::MetricSamples() const {
+  SIM_CHECK(run_metrics_ != nullptr && run_metrics_->finished());
+  return run_metrics_->Samples();
 }
 
 void ScenarioRun::ReportViolation(Violation violation) {

@@ -14,6 +14,7 @@
 
 #include <cstdio>
 #include <exception>
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -21,6 +22,8 @@
 
 #include "absl/status/status.h"
 #include "scenarios/check/violation.h"
+#include "scenarios/metrics/restart_unavailability_checker.h"
+#include "scenarios/metrics/run_metrics.h"
 #include "scenarios/scenario.h"
 #include "sim/fault_plan.h"
 #include "sim/random.h"
@@ -79,6 +82,17 @@ class ScenarioRun {
   const std::string& swarm() const { return swarm_; }
   const sim::FaultPlan& fault_plan() const { return fault_plan_; }
 
+  // Workload knobs: a named integer of the workload or topology (clients, operations, tenants)
+  // that the seed draws but a token, the shrinker or `storsim run --knob` may set. Returns the
+  // override in options().knobs when there is one, else `drawn`, and records the value used
+  // (RunResult::knobs, the token). A knob asked for twice returns its first value. Precondition:
+  // the name is a knob name (token.h IsKnobName: [a-z0-9_], 1..32 characters).
+  int64_t Knob(std::string_view name, int64_t drawn);
+  // The same, with the value used clamped into [min, max] (an override out of range is clamped,
+  // and the clamped value is what the run records). Precondition: min <= drawn <= max.
+  int64_t Knob(std::string_view name, int64_t drawn, int64_t min, int64_t max);
+  const std::map<std::string, int64_t>& knobs() const { return knobs_; }
+
   // Runs the simulation. Throws RunStopped if a violation has been reported (now or before), or
   // after recording a LIMIT violation when the step or simulated-time limit is hit. Rethrows what
   // a fiber threw (sim::InvariantViolation for a SIM_CHECK).
@@ -95,6 +109,15 @@ class ScenarioRun {
   }
   const std::vector<Violation>& violations() const { return violations_; }
 
+  // Run metrics (scenarios/metrics/run_metrics.h): an observer CreateSimulation attaches to every
+  // run, with the L3 checker (restart_unavailability_checker.h; it judges only what its
+  // precondition covers, so it is silent for scenarios without a storage controller).
+  // FinishMetrics closes the windows at the simulation's current time; when `body_completed`
+  // (the body returned normally) it also runs L3's end-of-run check, which may report. Returns
+  // the metrics, L3's counts included. Precondition: the simulation exists; called once.
+  std::map<std::string, int64_t> FinishMetrics(bool body_completed);
+  std::map<std::string, std::vector<int64_t>> MetricSamples() const;
+
  private:
   RunOptions options_;
   std::FILE* ndjson_file_ = nullptr;
@@ -103,9 +126,12 @@ class ScenarioRun {
   std::unique_ptr<sim::PerfettoTraceWriter> perfetto_writer_;
   std::vector<std::shared_ptr<void>> kept_;
   std::vector<std::unique_ptr<sim::TraceObserver>> checkers_;
+  std::unique_ptr<metrics::RunMetricsObserver> run_metrics_;
+  metrics::RestartUnavailabilityChecker* restart_checker_ = nullptr;  // owned by checkers_
   std::vector<Violation> violations_;
   std::string swarm_;
   sim::FaultPlan fault_plan_;
+  std::map<std::string, int64_t> knobs_;
   // Declared last so that it is destroyed first, while everything it may touch still exists.
   std::unique_ptr<sim::Simulation> simulation_;
 };

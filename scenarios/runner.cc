@@ -80,8 +80,10 @@ RunResult RunScenario(const ScenarioRegistry& registry, const RunOptions& option
     result.internal_error = std::string(opened.message());
     return result;
   }
+  bool body_completed = false;
   try {
     scenario.body(run);
+    body_completed = true;
   } catch (const RunStopped&) {
     // The reason is in run.violations().
   } catch (const sim::InvariantViolation& violation) {
@@ -91,6 +93,17 @@ RunResult RunScenario(const ScenarioRegistry& registry, const RunOptions& option
     result.internal_error = std::string("unexpected exception: ") + error.what();
   } catch (...) {
     result.internal_error = "unexpected exception of unknown type";
+  }
+  if (run.has_simulation()) {
+    // Before the violations are collected: L3's end-of-run check may report.
+    try {
+      result.metrics = run.FinishMetrics(body_completed);
+      result.metric_samples = run.MetricSamples();
+    } catch (const std::exception& error) {
+      if (result.internal_error.empty()) {
+        result.internal_error = std::string("run metrics: ") + error.what();
+      }
+    }
   }
   // Checker findings come first: a SIM_CHECK thrown after a report is a consequence.
   result.violations.insert(result.violations.begin(), run.violations().begin(),
@@ -105,6 +118,7 @@ RunResult RunScenario(const ScenarioRegistry& registry, const RunOptions& option
   }
   result.swarm = run.swarm();
   result.fault_plan = run.fault_plan();
+  result.knobs = run.knobs();
   result.marks_hit = MarksHit();
   result.ok = result.violations.empty() && result.internal_error.empty();
   return result;

@@ -38,6 +38,9 @@ struct RunOptions {
   std::string protocol;        // carried for scenarios that have protocol variants
   // When set, replaces the fault plan the seed would draw (replay of a token, shrinking).
   std::optional<sim::FaultPlan> fault_plan;
+  // Workload knob overrides by name (ScenarioRun::Knob): a knob named here takes this value
+  // instead of the one the seed would draw (replay of a token, shrinking, `run --knob`).
+  std::map<std::string, int64_t> knobs;
   std::string ndjson_trace_path;    // empty: no NDJSON trace file
   std::string perfetto_trace_path;  // empty: no Perfetto trace file
   RunLimits limits;
@@ -60,7 +63,14 @@ struct RunResult {
   int64_t wall_ms = 0;
   std::string swarm;          // SwarmOptions::ToString() of the run, if the scenario drew one
   sim::FaultPlan fault_plan;  // the plan the run applied
+  std::map<std::string, int64_t> knobs;  // every knob the run asked for, with the value used
   std::vector<std::string> marks_hit;  // coverage marks hit during this run, by name
+  // Run metrics by name (scenarios/metrics/run_metrics.h lists them and defines the windows):
+  // counts, and durations in simulated ns. Filled for every run that created its simulation.
+  std::map<std::string, int64_t> metrics;
+  // The per-window lengths behind the metrics (unavailable_window_ns, dual_actor_window_ns), in
+  // time order, for percentiles across runs.
+  std::map<std::string, std::vector<int64_t>> metric_samples;
 
   // The first violation's invariant, "INTERNAL", or "" when ok.
   std::string FirstInvariant() const;

@@ -1,4 +1,4 @@
-// Token encoding and decoding.
+// Token encoding and decoding, and the knob field of tokens.
 #include "scenarios/token.h"
 
 #include <vector>
@@ -9,6 +9,8 @@ namespace storsim::scenarios {
 namespace {
 
 constexpr size_t kFieldCount = 7;
+constexpr size_t kFieldCountKnobs = 8;  // with the optional knob field
+constexpr size_t kKnobNameLengthMax = 32;
 constexpr size_t kTokenLengthMax = 4'000'000;
 
 // Debian's Abseil has its own string_view type, so splitting is done here.
@@ -40,7 +42,76 @@ bool ParseSeed(std::string_view text, uint64_t* seed) {
   return true;
 }
 
+bool ParseSignedInteger(std::string_view text, int64_t* value) {
+  const bool negative = !text.empty() && text[0] == '-';
+  uint64_t magnitude = 0;
+  if (!ParseSeed(negative ? text.substr(1) : text, &magnitude)) return false;
+  const uint64_t limit = negative ? uint64_t{1} << 63 : (uint64_t{1} << 63) - 1;
+  if (magnitude > limit) return false;
+  *value = negative ? static_cast<int64_t>(0 - magnitude) : static_cast<int64_t>(magnitude);
+  return true;
+}
+
 }  // namespace
+
+bool IsKnobName(std::string_view name) {
+  if (name.empty() || name.size() > kKnobNameLengthMax) return false;
+  for (char c : name) {
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_')) return false;
+  }
+  return true;
+}
+
+std::string EncodeKnobs(const std::map<std::string, int64_t>& knobs) {
+  std::string text;
+  for (const auto& [name, value] : knobs) {
+    SIM_CHECK_MSG(IsKnobName(name), "knob names are 1..32 characters of [a-z0-9_]");
+    if (!text.empty()) text += ',';
+    text += name + "=" + std::to_string(value);
+  }
+  return text;
+}
+
+absl::StatusOr<std::map<std::string, int64_t>> DecodeKnobs(std::string_view text) {
+  std::map<std::string, int64_t> knobs;
+  if (text.empty()) return knobs;
+  const std::vector<std::string_view> entries = Split(text, ',');
+  if (entries.size() > kKnobsMax) {
+    return absl::InvalidArgumentError("more than " + std::to_string(kKnobsMax) + " knobs");
+  }
+  for (std::string_view entry : entries) {
+    const size_t equals = entry.find('=');
+    if (equals == std::string_view::npos) {
+      return absl::InvalidArgumentError("knob '" + std::string(entry) +
+                                        "' is not of the form name=value");
+    }
+    const std::string_view name = entry.substr(0, equals);
+    const std::string_view value_text = entry.substr(equals + 1);
+    if (!IsKnobName(name)) {
+      return absl::InvalidArgumentError("knob name '" + std::string(name) +
+                                        "' is not 1..32 characters of [a-z0-9_]");
+    }
+    int64_t value = 0;
+    if (!ParseSignedInteger(value_text, &value)) {
+      return absl::InvalidArgumentError("knob '" + std::string(name) + "' has value '" +
+                                        std::string(value_text) +
+                                        "', not a decimal 64-bit signed integer");
+    }
+    if (!knobs.emplace(std::string(name), value).second) {
+      return absl::InvalidArgumentError("knob '" + std::string(name) + "' is given twice");
+    }
+  }
+  return knobs;
+}
+
+std::string KnobsToString(const std::map<std::string, int64_t>& knobs) {
+  std::string text;
+  for (const auto& [name, value] : knobs) {
+    if (!text.empty()) text += ' ';
+    text += name + "=" + std::to_string(value);
+  }
+  return text.empty() ? "(none)" : text;
+}
 
 Token TokenFor(const RunResult& result, std::string build_id) {
   Token token;
@@ -50,6 +121,7 @@ Token TokenFor(const RunResult& result, std::string build_id) {
   token.protocol = result.options.protocol;
   token.bugs = result.options.bugs;
   token.fault_plan = result.fault_plan;
+  token.knobs = result.knobs;
   return token;
 }
 
@@ -63,9 +135,11 @@ std::string EncodeToken(const Token& token) {
     if (!bugs.empty()) bugs += ',';
     bugs += bug;
   }
-  return std::string(kTokenVersion) + ":" + token.build_id + ":" + token.scenario + ":" +
-         std::to_string(token.seed) + ":" + token.protocol + ":" + bugs + ":" +
-         token.fault_plan.Encode();
+  std::string text = std::string(kTokenVersion) + ":" + token.build_id + ":" + token.scenario + ":" +
+                     std::to_string(token.seed) + ":" + token.protocol + ":" + bugs + ":" +
+                     token.fault_plan.Encode();
+  if (!token.knobs.empty()) text += ":" + EncodeKnobs(token.knobs);
+  return text;
 }
 
 absl::StatusOr<Token> DecodeToken(std::string_view text) {
@@ -75,10 +149,12 @@ absl::StatusOr<Token> DecodeToken(std::string_view text) {
     return absl::InvalidArgumentError("token format '" + std::string(fields.at(0)) + "' is not " +
                                       std::string(kTokenVersion) + " (a token starts with 'v1:')");
   }
-  if (fields.size() != kFieldCount) {
+  const bool with_knobs = fields.size() == kFieldCountKnobs;
+  if (fields.size() != kFieldCount && !with_knobs) {
     return absl::InvalidArgumentError("token has " + std::to_string(fields.size()) +
                                       " ':'-separated fields, expected " +
-                                      std::to_string(kFieldCount));
+                                      std::to_string(kFieldCount) + " (or " +
+                                      std::to_string(kFieldCountKnobs) + " with knobs)");
   }
   Token token;
   token.build_id = std::string(fields[1]);
@@ -100,6 +176,16 @@ absl::StatusOr<Token> DecodeToken(std::string_view text) {
     return absl::InvalidArgumentError("token fault plan: " + std::string(plan.status().message()));
   }
   token.fault_plan = *std::move(plan);
+  if (with_knobs) {
+    absl::StatusOr<std::map<std::string, int64_t>> knobs = DecodeKnobs(fields[7]);
+    if (!knobs.ok()) {
+      return absl::InvalidArgumentError("token knobs: " + std::string(knobs.status().message()));
+    }
+    if (knobs->empty()) {
+      return absl::InvalidArgumentError("token has an empty knob field (omit the field instead)");
+    }
+    token.knobs = *std::move(knobs);
+  }
   return token;
 }
 

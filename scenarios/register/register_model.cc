@@ -235,8 +235,10 @@ void RegisterReplicaMain(Env& env) {
 
 void RegisterClientMain(Env& env, const RegisterConfig& config) {
   SIM_CHECK(!config.replicas.empty());
+  SIM_CHECK(config.operations_max >= 1 &&
+            config.operations_max <= kRegisterOperationsPerIncarnationMax);
   for (uint64_t counter = 1; !env.shutdown_requested().is_set(); ++counter) {
-    if (counter > kRegisterOperationsPerIncarnationMax) return;  // bound: a quiet client
+    if (counter > config.operations_max) return;  // bound: a quiet client
     const int64_t op = OperationId(env, counter);
     if (env.random().Chance(1, 2)) {
       Write(env, config, op);

@@ -32,6 +32,8 @@ namespace storsim::scenarios {
 struct RegisterConfig {
   std::vector<sim::ProcessId> replicas;                     // at least one
   bool bug_read_one = false;                                // the planted bug "register-read-one"
+  // Operations a client issues per incarnation before it goes quiet (the "ops" knob).
+  uint64_t operations_max = 100'000;
   sim::Duration call_timeout = sim::Duration::Millis(300);  // one RPC, local time
   sim::Duration operation_timeout = sim::Duration::Seconds(3);
   sim::Duration final_read_timeout = sim::Duration::Seconds(10);

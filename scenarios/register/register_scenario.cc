@@ -16,6 +16,10 @@
 namespace storsim::scenarios {
 namespace {
 
+// Bounds of the "clients" knob, and the "ops" value a run uses unless a token sets it.
+constexpr int64_t kRegisterClientsMax = 8;
+constexpr int64_t kRegisterOperationsDrawn = 100'000;
+
 // Clients get this long to finish their operation in flight after being asked to stop.
 constexpr sim::Duration kClientStopGrace = sim::Duration::Seconds(4);
 
@@ -48,7 +52,15 @@ void Heal(sim::Simulation& simulation, const std::vector<sim::ProcessId>& replic
 
 void RunRegister(ScenarioRun& run) {
   sim::Random swarm_random = run.Fork("swarm");
-  const SwarmOptions swarm = DrawSwarm(swarm_random, RegisterSwarmRanges());
+  SwarmOptions swarm = DrawSwarm(swarm_random, RegisterSwarmRanges());
+  // Workload knobs (a token or the shrinker may set them): the number of clients, and how many
+  // operations each client incarnation issues. The drawn "ops" is far above the ~600 a client
+  // gets through in a run, so an unshrunk run is the seed's run; the shrinker lowers it to cut
+  // a failing case down to the operations that matter.
+  swarm.clients = static_cast<int>(run.Knob("clients", swarm.clients, 1, kRegisterClientsMax));
+  const int64_t operations =
+      run.Knob("ops", kRegisterOperationsDrawn, 1,
+               static_cast<int64_t>(kRegisterOperationsPerIncarnationMax));
   run.SetSwarm(swarm.ToString());
   sim::SimulationOptions simulation_options;
   simulation_options.link = swarm.link;
@@ -56,6 +68,7 @@ void RunRegister(ScenarioRun& run) {
 
   auto config = std::make_shared<RegisterConfig>();
   config->bug_read_one = run.bug(kRegisterBugReadOne);
+  config->operations_max = static_cast<uint64_t>(operations);
   run.Keep(config);
   std::vector<sim::ProcessId> replicas;
   std::vector<sim::ProcessId> clients;

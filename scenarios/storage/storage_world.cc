@@ -74,7 +74,63 @@ invariants::ConvergenceSnapshot TakeConvergenceSnapshot(sim::Simulation& simulat
   return snapshot;
 }
 
+// L4 (c): the leader's node policies and running operation.
+invariants::DrainFillSnapshot TakeDrainFillSnapshot(sim::Simulation& simulation,
+                                                    cluster::Cluster& cluster) {
+  invariants::DrainFillSnapshot snapshot;
+  int leaders = 0;
+  for (size_t slot = 0; slot < cluster.controller_ids().size(); ++slot) {
+    if (!simulation.process(cluster.controller_ids()[slot]).up()) continue;
+    const controller::ControllerSnapshot state = cluster.controller(slot).Snapshot();
+    if (!state.running || state.status != controller::LeadershipStatus::kLeader) continue;
+    if (++leaders > 1) return invariants::DrainFillSnapshot{};  // ambiguous: L1 reports it
+    snapshot.have_leader = true;
+    snapshot.operation = state.operation;
+    for (const auto& [id, node] : state.nodes) {
+      snapshot.node_policy[static_cast<int64_t>(id)] =
+          persistence::NodeSchedulingPolicyName(node.policy);
+    }
+  }
+  return snapshot;
+}
+
 }  // namespace
+
+invariants::LivenessBounds StorageWorld::BoundsFrom(const cluster::ClusterOptions& options) {
+  const controller::ControllerTimings& timings = options.controller.timings;
+  const pageserver::PageserverOptions& pageserver = options.pageserver;
+  const deploy::DeploymentOptions& deployment = options.deployment;
+  // One heartbeat round at worst: every utilization try times out, with capped back-off between.
+  const sim::Duration round = timings.utilization_timeout * timings.utilization_attempts +
+                              timings.backoff_cap * (timings.utilization_attempts - 1);
+  invariants::LivenessBounds bounds;
+  // The last success may be stamped up to one round after the node went silent; Offline is
+  // decided by the first round that starts max_offline later, after the interval's sleep.
+  bounds.failover_detect = timings.max_offline_interval + timings.heartbeat_interval + round * 2;
+  // One reconcile attaching elsewhere: a refresh of unknown observed state, one location_config.
+  bounds.failover_reconcile =
+      timings.refresh_timeout * timings.refresh_attempts + timings.location_config_timeout;
+  // A cancel is seen at the next waiter poll; then one DB write of the policy.
+  bounds.cancel_bound = timings.drain_waiter_poll_finishing + timings.db_connect_timeout;
+  // One batch (<= drain_fill_in_flight_max shards, all the model's scenarios have fewer): the
+  // secondary warm-up, the LSN catch-up hint, one notification, the reconcile wait, final poll.
+  bounds.operation_bound = timings.drain_secondary_warm_total + timings.wait_lsn_hint +
+                           timings.notify_timeout + timings.reconcile_wait +
+                           timings.drain_waiter_poll_finishing;
+  // The autoflush period, then a pass: validate (one upcall) and DeleteObjects (one storage
+  // call), twice (a pass already running when the list arrived).
+  bounds.deletion_bound = pageserver.deletion_flush_period +
+                          (pageserver.upcall_timeout + pageserver.storage_timeout) * 2;
+  // One upcall attempt after the longest back-off, once the leader pod passed its probes.
+  bounds.re_attach_bound = pageserver.upcall_timeout + pageserver.upcall_backoff_max +
+                           deployment.startup_probe.period + deployment.readiness_probe.period +
+                           deployment.sync_period;
+  // The next round that starts after the re-attach (the one in flight may have called the node
+  // before it was up): the rest of the round in flight, the interval, then that round (a round
+  // ends when its slowest node answers or gives up).
+  bounds.activation_bound = timings.heartbeat_interval + round * 2;
+  return bounds;
+}
 
 StorageWorld::StorageWorld(ScenarioRun& run, cluster::ClusterOptions options) : run_(run) {
   sim::Simulation& simulation = run.CreateSimulation({});
@@ -108,9 +164,38 @@ StorageWorld::StorageWorld(ScenarioRun& run, cluster::ClusterOptions options) : 
     return TakeConvergenceSnapshot(run_.simulation(), *cluster_);
   });
   run.Keep(convergence_);
+  // Liveness with deadlines (judged as the trace passes them) and the API history.
+  invariants::Topology topology;
+  for (sim::ProcessId id : cluster->controller_ids()) topology.controllers.insert(id);
+  for (sim::ProcessId id : cluster->pageserver_ids()) topology.pageservers.insert(id);
+  topology.database = cluster->postgres_id();
+  topology.remote_storage = cluster->s3_id();
+  const invariants::LivenessBounds bounds = BoundsFrom(cluster->options());
+  end_of_run_.push_back(
+      &run.AddChecker(std::make_unique<invariants::FailoverChecker>(sink, topology, bounds)));
+  end_of_run_.push_back(&run.AddChecker(std::make_unique<invariants::DrainFillChecker>(
+      sink, topology, bounds, [this] { return TakeDrainFillSnapshot(run_.simulation(), *cluster_); })));
+  end_of_run_.push_back(&run.AddChecker(
+      std::make_unique<invariants::DeletionProgressChecker>(sink, topology, bounds)));
+  end_of_run_.push_back(
+      &run.AddChecker(std::make_unique<invariants::StartupChecker>(sink, topology, bounds)));
+  end_of_run_.push_back(&run.AddChecker(std::make_unique<invariants::LinearizabilityChecker>(sink)));
 }
 
-void StorageWorld::CheckConvergence() { convergence_->Finish(run_.simulation().Now()); }
+void StorageWorld::CheckConvergence() {
+  const sim::Instant now = run_.simulation().Now();
+  convergence_->Finish(now);
+  for (invariants::Checker* checker : end_of_run_) {
+    checker->Finish(now);
+    // The counts (judged, excused, missed, search sizes) go into the trace, so a run's trace
+    // shows whether a liveness check had anything to judge.
+    for (const auto& [name, value] : checker->Metrics()) {
+      run_.simulation().Emit("checker.metric", {sim::TraceField::Str("invariant", checker->invariants()),
+                                                sim::TraceField::Str("name", name),
+                                                sim::TraceField::Int("value", value)});
+    }
+  }
+}
 
 void StorageWorld::Start(sim::Duration budget) {
   cluster_->Start();

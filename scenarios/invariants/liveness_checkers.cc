@@ -1,0 +1,261 @@
+// L2, L4, L5, L8: obligations with deadlines, judged once the trace has passed them.
+#include "scenarios/invariants/liveness_checkers.h"
+
+#include <algorithm>
+
+namespace storsim::invariants {
+namespace {
+
+std::string Seconds(sim::Instant at) { return at.ToString(); }
+std::string Node(int64_t node) { return "node " + std::to_string(node); }
+
+}  // namespace
+
+void DeadlineChecker::OnEvent(const sim::TraceEvent& event) {
+  timeline_.Observe(event);
+  Judge(event.at, /*final=*/false);
+  Handle(event);
+}
+
+// ---- L2 ----
+
+std::optional<std::string> FailoverChecker::ValueAt(const std::vector<Valued>& values,
+                                                    sim::Instant at) {
+  std::optional<std::string> value;
+  for (const Valued& entry : values) {
+    if (entry.at > at) break;
+    value = entry.value;
+  }
+  return value;
+}
+
+void FailoverChecker::Handle(const sim::TraceEvent& event) {
+  const std::string_view kind = event.kind;
+  const Topology& topology = timeline().topology();
+  if (kind.substr(0, 3) == "ps." && event.Has("node")) node_of_[event.process] = event.Int("node");
+  auto trigger = [&](int32_t pid) {
+    if (!topology.pageservers.count(pid)) return;
+    for (const Trigger& existing : triggers_) {
+      if (existing.pid == pid && existing.at == event.at) return;
+    }
+    SIM_CHECK_MSG(triggers_.size() < 100'000, "L2: unbounded triggers");
+    triggers_.push_back({pid, event.at});
+  };
+  if (kind == "process.down" || kind == "process.pause") {
+    trigger(static_cast<int32_t>(event.Int("pid")));
+  } else if (kind == "fault") {
+    const std::string_view fault = event.Str("kind");
+    const auto a = static_cast<int32_t>(event.Int("a", -1));
+    const auto b = static_cast<int32_t>(event.Int("b", -1));
+    if (fault == "isolate") trigger(a);
+    if (fault == "partition" || fault == "partition_one_way" || fault == "clog") {
+      if (topology.controllers.count(b)) trigger(a);
+      if (topology.controllers.count(a)) trigger(b);
+    }
+  } else if (kind == "ps.location_config" && event.Int("status") == 200) {
+    const int64_t node = event.Int("node");
+    const std::string shard(event.Str("shard"));
+    const Attachment attachment{std::string(event.Str("mode")), event.Int("gen")};
+    history_[{node, shard}].push_back({event.at, attachment});
+    if (attachment.mode == "AttachedSingle") {
+      attached_single_.push_back({event.at, node, shard, attachment.generation});
+    }
+  } else if (kind == "ps.local_reconcile" && event.Str("action") == "attach") {
+    // A re-attach hands out AttachedSingle locations too (a restarted node can be the target).
+    const std::string shard(event.Str("shard"));
+    history_[{event.Int("node"), shard}].push_back(
+        {event.at, Attachment{"AttachedSingle", event.Int("gen")}});
+    attached_single_.push_back({event.at, event.Int("node"), shard, event.Int("gen")});
+  } else if (kind == "ctl.intent") {
+    intent_[event.process][std::string(event.Str("shard"))].push_back(
+        {event.at, std::to_string(event.Int("attached"))});
+  } else if (kind == "ctl.node.availability") {
+    availability_[event.process][event.Int("node")].push_back(
+        {event.at, std::string(event.Str("to"))});
+  } else if (kind == "ctl.node.policy" || kind == "ctl.node.loaded") {
+    policy_[event.process][event.Int("node")].push_back(
+        {event.at, std::string(event.Str("policy"))});
+  }
+}
+
+void FailoverChecker::Judge(sim::Instant now, bool final) {
+  const sim::Duration window = bounds().failover_detect + bounds().failover_reconcile;
+  std::vector<Trigger> waiting;
+  for (const Trigger& trigger : triggers_) {
+    const sim::Instant deadline = trigger.at + window;
+    if (deadline < now || (final && deadline <= now)) {
+      JudgeOne(trigger);
+    } else if (final) {
+      Count("L2 unjudged (run ended first)");
+    } else {
+      waiting.push_back(trigger);
+    }
+  }
+  triggers_ = std::move(waiting);
+}
+
+void FailoverChecker::JudgeOne(const Trigger& trigger) {
+  const sim::Instant t0 = trigger.at;
+  const sim::Duration detect = bounds().failover_detect;
+  const sim::Instant end = t0 + detect + bounds().failover_reconcile;
+  const std::optional<int32_t> leader = timeline().LeaderAt(t0);
+  auto node = node_of_.find(trigger.pid);
+  if (!leader || node == node_of_.end()) return Count("L2 excused: no single leader");
+  if (timeline().ControlPathDisturbed(t0, end, trigger.pid)) {
+    return Count("L2 excused: control path disturbed");
+  }
+  const int64_t node_id = node->second;
+  auto availability = [&](int64_t id) {
+    return ValueAt(availability_[*leader][id], t0).value_or("Offline");
+  };
+  if (availability(node_id) != "Active") return Count("L2 excused: node not Active");
+  bool alternative = false;
+  for (int32_t pid : timeline().topology().pageservers) {
+    auto other = node_of_.find(pid);
+    if (pid == trigger.pid || other == node_of_.end()) continue;
+    const std::string policy = ValueAt(policy_[*leader][other->second], t0).value_or("active");
+    if (!timeline().Disturbed(pid, t0, end) && availability(other->second) == "Active" &&
+        (policy == "active" || policy == "filling")) {
+      alternative = true;
+    }
+  }
+  if (!alternative) return Count("L2 excused: no schedulable alternative");
+  const auto& marks = availability_[*leader][node_id];
+  std::optional<sim::Instant> offline;
+  for (const Valued& mark : marks) {
+    if (mark.value == "Offline" && mark.at >= t0 && mark.at <= t0 + detect && !offline) {
+      offline = mark.at;
+    }
+  }
+  if (!offline) {
+    if (!timeline().CutOffThroughout(trigger.pid, *leader, t0, t0 + detect)) {
+      return Count("L2 excused: back before detection");
+    }
+    Count("L2 missed");
+    Report("L2", t0 + detect,
+           Node(node_id) + " (p" + std::to_string(trigger.pid) + ") is cut off from the leader p" +
+               std::to_string(*leader) + " since " + Seconds(t0) + " but was not marked Offline by " +
+               Seconds(t0 + detect));
+    return;
+  }
+  Count("L2 judged");
+  const sim::Instant deadline = *offline + bounds().failover_reconcile;
+  for (const auto& [shard, values] : intent_[*leader]) {
+    if (ValueAt(values, t0) != std::to_string(node_id)) continue;
+    std::optional<Attachment> held;
+    for (const auto& [at, attachment] : history_[{node_id, shard}]) {
+      if (at <= t0) held = attachment;
+    }
+    if (!held || held->mode != "AttachedSingle") continue;
+    const bool moved = std::any_of(
+        attached_single_.begin(), attached_single_.end(), [&](const Attached& attached) {
+          // Any node at a newer generation: P itself counts once it is back (it cannot accept
+          // while cut off), e.g. when the first failover target was dying too.
+          return attached.shard == shard && attached.generation > held->generation &&
+                 attached.at > t0 &&
+                 attached.at <= deadline;
+        });
+    if (!moved) {
+      Count("L2 missed");
+      Report("L2", deadline,
+             shard + " was attached on " + Node(node_id) + " at generation " +
+                 std::to_string(held->generation) + ", which went unreachable at " + Seconds(t0) +
+                 " and was marked Offline at " + Seconds(*offline) +
+                 ", but was not AttachedSingle at a newer generation anywhere by " +
+                 Seconds(deadline));
+      return;
+    }
+  }
+}
+
+// ---- L4 ----
+
+bool DrainFillChecker::ClusterDisturbed(sim::Instant from, sim::Instant to) const {
+  if (timeline().ControlPathDisturbed(from, to)) return true;
+  return std::any_of(all_pids_.begin(), all_pids_.end(),
+                     [&](int32_t pid) { return timeline().Disturbed(pid, from, to); });
+}
+
+void DrainFillChecker::Handle(const sim::TraceEvent& event) {
+  if (event.kind == "process.start") all_pids_.insert(static_cast<int32_t>(event.Int("pid")));
+  if (event.kind == "process.down") {
+    for (Operation& operation : operations_) {
+      if (operation.pid == event.Int("pid") && !operation.ended) {
+        operation.died = true;
+        operation.ended = event.at;
+      }
+    }
+    return;
+  }
+  if (event.kind != "ctl.operation") return;
+  const std::string op(event.Str("op"));
+  if (op != "drain" && op != "fill") return;
+  const std::string_view phase = event.Str("phase");
+  const int64_t node = event.Int("node");
+  if (phase == "start") {
+    SIM_CHECK_MSG(operations_.size() < 100'000, "L4: unbounded operations");
+    operations_.push_back({event.process, op, node, event.at, std::nullopt, std::nullopt, false});
+    return;
+  }
+  for (auto it = operations_.rbegin(); it != operations_.rend(); ++it) {
+    if (it->pid != event.process || it->op != op || it->node != node || it->ended) continue;
+    if (phase == "cancel_requested" && !it->cancel_requested) it->cancel_requested = event.at;
+    if (phase == "end") it->ended = event.at;
+    return;
+  }
+}
+
+void DrainFillChecker::Judge(sim::Instant now, bool final) {
+  auto due = [&](sim::Instant deadline) { return deadline < now || (final && deadline <= now); };
+  std::vector<Operation> open;
+  for (Operation& operation : operations_) {
+    // Check 0: the end after a cancel request (a); check 1: the end after the start (b).
+    for (int check = 0; check < 2; ++check) {
+      if (operation.judged[check]) continue;
+      const std::optional<sim::Instant> from =
+          check == 0 ? operation.cancel_requested : std::optional<sim::Instant>(operation.started);
+      if (!from) {
+        if (operation.ended) operation.judged[check] = true;  // ended without a cancel request
+        continue;
+      }
+      const sim::Instant deadline = *from + (check == 0 ? bounds().cancel_bound
+                                                        : bounds().operation_bound);
+      if (operation.ended && *operation.ended <= deadline && !operation.died) {
+        operation.judged[check] = true;
+        Count(check == 0 ? "L4 judged: cancel ended in time" : "L4 judged: ended in time");
+        continue;
+      }
+      if (!due(deadline)) continue;
+      operation.judged[check] = true;
+      if (operation.died || ClusterDisturbed(*from, deadline)) {
+        Count("L4 excused: disturbed");
+        continue;
+      }
+      Count("L4 missed");
+      Report("L4", deadline,
+             operation.op + " of " + Node(operation.node) + " by p" +
+                 std::to_string(operation.pid) + (check == 0 ? ", cancelled at " : ", started at ") +
+                 Seconds(*from) + ", had not ended by " + Seconds(deadline));
+    }
+    if (!final && !(operation.judged[0] && operation.judged[1])) open.push_back(operation);
+  }
+  operations_ = std::move(open);
+}
+
+void DrainFillChecker::Finish(sim::Instant now) {
+  Judge(now, /*final=*/true);
+  const DrainFillSnapshot snapshot = take_snapshot_();
+  if (!snapshot.have_leader) return;
+  for (const auto& [node, policy] : snapshot.node_policy) {
+    if (policy != "draining" && policy != "filling") continue;
+    const std::string wanted =
+        std::string(policy == "draining" ? "drain " : "fill ") + std::to_string(node);
+    if (snapshot.operation == wanted) continue;
+    Report("L4", now,
+           Node(node) + " is still " + policy + " after the quiet period with no " +
+               (policy == "draining" ? "drain" : "fill") + " running at the leader (operation: " +
+               snapshot.operation.value_or("none") + ")");
+  }
+}
+
+}  // namespace storsim::invariants

@@ -1,0 +1,239 @@
+// L2, L4, L5, L8: each deadline checker catches a missed obligation, accepts a met one, and
+// excuses one whose premise (nothing disturbed) fails.
+#include "scenarios/invariants/liveness_checkers.h"
+
+#include <gtest/gtest.h>
+
+#include "scenarios/invariants/checker_test_util.h"
+
+namespace storsim::invariants {
+namespace {
+
+using testing::Collector;
+using testing::Event;
+using testing::Feed;
+
+constexpr int32_t kLeader = 4;
+constexpr int32_t kPs1 = 10;  // node 1
+constexpr int32_t kPs2 = 11;  // node 2
+
+Topology TestTopology() {
+  Topology topology;
+  topology.controllers = {kLeader};
+  topology.pageservers = {kPs1, kPs2};
+  topology.database = 0;
+  topology.remote_storage = 1;
+  return topology;
+}
+
+LivenessBounds TestBounds() {
+  LivenessBounds bounds;
+  bounds.failover_detect = sim::Duration::Seconds(40);
+  bounds.failover_reconcile = sim::Duration::Seconds(30);
+  bounds.cancel_bound = sim::Duration::Seconds(10);
+  bounds.operation_bound = sim::Duration::Seconds(60);
+  bounds.deletion_bound = sim::Duration::Seconds(20);
+  bounds.re_attach_bound = sim::Duration::Seconds(15);
+  bounds.activation_bound = sim::Duration::Seconds(20);
+  return bounds;
+}
+
+std::vector<sim::TraceEvent> FailoverPrelude() {
+  return {
+      Event(0, kLeader, "ctl.status", {{"status", "Leader"}}),
+      Event(100, kPs1, "ps.start", {{"node", 1}, {"inc", 1}}),
+      Event(100, kPs2, "ps.start", {{"node", 2}, {"inc", 1}}),
+      Event(1000, kLeader, "ctl.node.availability", {{"node", 1}, {"from", "Offline"}, {"to", "Active"}}),
+      Event(1000, kLeader, "ctl.node.availability", {{"node", 2}, {"from", "Offline"}, {"to", "Active"}}),
+      Event(1000, kLeader, "ctl.intent", {{"shard", "t1"}, {"attached", 1}}),
+      Event(2000, kPs1, "ps.location_config",
+            {{"node", 1}, {"shard", "t1"}, {"mode", "AttachedSingle"}, {"gen", 3}, {"status", 200}}),
+      Event(10'000, -1, "process.down", {{"pid", kPs1}, {"reason", "crash"}}),
+  };
+}
+
+TEST(FailoverCheckerTest, FailoverInTimeIsAccepted) {
+  Collector collector;
+  FailoverChecker checker(collector.sink(), TestTopology(), TestBounds());
+  Feed(checker, FailoverPrelude());
+  Feed(checker, {Event(45'000, kLeader, "ctl.node.availability", {{"node", 1}, {"to", "Offline"}}),
+                 Event(50'000, kPs2, "ps.location_config",
+                       {{"node", 2}, {"shard", "t1"}, {"mode", "AttachedSingle"}, {"gen", 4},
+                        {"status", 200}}),
+                 Event(90'000, -1, "tick", {})});
+  EXPECT_TRUE(collector.violations.empty()) << collector.Describe();
+  EXPECT_EQ(checker.Metrics()["L2 judged"], 1);
+}
+
+TEST(FailoverCheckerTest, NoOfflineMarkIsReported) {
+  Collector collector;
+  FailoverChecker checker(collector.sink(), TestTopology(), TestBounds());
+  Feed(checker, FailoverPrelude());
+  Feed(checker, {Event(90'000, -1, "tick", {})});
+  ASSERT_EQ(collector.violations.size(), 1u);
+  EXPECT_EQ(collector.violations[0].invariant, "L2");
+  EXPECT_NE(collector.violations[0].detail.find("not marked Offline"), std::string::npos);
+}
+
+TEST(FailoverCheckerTest, ShardLeftOnTheDeadNodeIsReported) {
+  Collector collector;
+  FailoverChecker checker(collector.sink(), TestTopology(), TestBounds());
+  Feed(checker, FailoverPrelude());
+  Feed(checker, {Event(45'000, kLeader, "ctl.node.availability", {{"node", 1}, {"to", "Offline"}}),
+                 Event(90'000, -1, "tick", {})});
+  ASSERT_EQ(collector.violations.size(), 1u);
+  EXPECT_NE(collector.violations[0].detail.find("t1 was attached on node 1"), std::string::npos);
+}
+
+TEST(FailoverCheckerTest, NoAlternativeOrEarlyReturnIsExcused) {
+  for (int variant = 0; variant < 2; ++variant) {
+    Collector collector;
+    FailoverChecker checker(collector.sink(), TestTopology(), TestBounds());
+    Feed(checker, FailoverPrelude());
+    if (variant == 0) {
+      Feed(checker, {Event(12'000, -1, "process.down", {{"pid", kPs2}, {"reason", "crash"}})});
+    } else {
+      Feed(checker, {Event(20'000, -1, "process.start", {{"pid", kPs1}, {"incarnation", 2}})});
+    }
+    Feed(checker, {Event(200'000, -1, "tick", {})});
+    EXPECT_TRUE(collector.violations.empty()) << variant << ": " << collector.Describe();
+  }
+}
+
+TEST(DrainFillCheckerTest, CancelledDrainMustEnd) {
+  auto run = [](bool ends, bool disturbed) {
+    Collector collector;
+    DrainFillChecker checker(collector.sink(), TestTopology(), TestBounds(),
+                             [] { return DrainFillSnapshot{}; });
+    Feed(checker, {Event(0, -1, "process.start", {{"pid", kPs2}, {"incarnation", 1}}),
+                   Event(1000, kLeader, "ctl.operation", {{"op", "drain"}, {"node", 1}, {"phase", "start"}}),
+                   Event(10'000, kLeader, "ctl.operation",
+                         {{"op", "drain"}, {"node", 1}, {"phase", "cancel_requested"}})});
+    if (ends) {
+      Feed(checker, {Event(15'000, kLeader, "ctl.operation",
+                           {{"op", "drain"}, {"node", 1}, {"phase", "end"}, {"result", "cancelled"}})});
+    }
+    if (disturbed) Feed(checker, {Event(12'000, -1, "process.pause", {{"pid", kPs2}})});
+    Feed(checker, {Event(30'000, -1, "tick", {})});
+    return collector.violations;
+  };
+  EXPECT_TRUE(run(true, false).empty());
+  EXPECT_TRUE(run(false, true).empty());
+  const std::vector<Violation> missed = run(false, false);
+  ASSERT_EQ(missed.size(), 1u);
+  EXPECT_EQ(missed[0].invariant, "L4");
+  EXPECT_NE(missed[0].detail.find("cancelled at"), std::string::npos);
+}
+
+TEST(DrainFillCheckerTest, OperationWithoutEndIsReported) {
+  Collector collector;
+  DrainFillChecker checker(collector.sink(), TestTopology(), TestBounds(),
+                           [] { return DrainFillSnapshot{}; });
+  Feed(checker, {Event(1000, kLeader, "ctl.operation", {{"op", "fill"}, {"node", 2}, {"phase", "start"}}),
+                 Event(70'000, -1, "tick", {})});
+  ASSERT_EQ(collector.violations.size(), 1u);
+  EXPECT_NE(collector.violations[0].detail.find("fill of node 2"), std::string::npos);
+}
+
+TEST(DrainFillCheckerTest, NodeStuckDrainingAfterQuietIsReported) {
+  for (const std::optional<std::string>& operation :
+       {std::optional<std::string>(), std::optional<std::string>("drain 1")}) {
+    Collector collector;
+    DrainFillChecker checker(collector.sink(), TestTopology(), TestBounds(), [operation] {
+      DrainFillSnapshot snapshot;
+      snapshot.have_leader = true;
+      snapshot.node_policy = {{1, "draining"}, {2, "active"}};
+      snapshot.operation = operation;
+      return snapshot;
+    });
+    checker.Finish(sim::Instant::Zero() + sim::Duration::Seconds(100));
+    EXPECT_EQ(collector.violations.size(), operation ? 0u : 1u) << collector.Describe();
+  }
+}
+
+std::vector<sim::TraceEvent> Enqueued() {
+  return {Event(0, kPs1, "ps.deletion_enqueue",
+                {{"node", 1}, {"inc", 1}, {"shard", "t1"}, {"gen", 3}, {"keys", 2}, {"seq", 7}})};
+}
+
+TEST(DeletionProgressCheckerTest, ExecutedInTimeIsAccepted) {
+  Collector collector;
+  DeletionProgressChecker checker(collector.sink(), TestTopology(), TestBounds());
+  Feed(checker, Enqueued());
+  Feed(checker, {Event(6000, kPs1, "ps.deletion_execute",
+                       {{"node", 1}, {"inc", 1}, {"shard", "t1"}, {"gen", 3}, {"seq", 7}}),
+                 Event(30'000, -1, "tick", {})});
+  EXPECT_TRUE(collector.violations.empty()) << collector.Describe();
+}
+
+TEST(DeletionProgressCheckerTest, StuckListIsReported) {
+  Collector collector;
+  DeletionProgressChecker checker(collector.sink(), TestTopology(), TestBounds());
+  Feed(checker, Enqueued());
+  Feed(checker, {Event(30'000, -1, "tick", {})});
+  ASSERT_EQ(collector.violations.size(), 1u);
+  EXPECT_EQ(collector.violations[0].invariant, "L5");
+}
+
+TEST(DeletionProgressCheckerTest, NewerGenerationOrFaultExcuses) {
+  for (int variant = 0; variant < 2; ++variant) {
+    Collector collector;
+    DeletionProgressChecker checker(collector.sink(), TestTopology(), TestBounds());
+    Feed(checker, Enqueued());
+    if (variant == 0) {
+      Feed(checker, {Event(3000, kLeader, "ctl.generation", {{"shard", "t1"}, {"generation", 4}})});
+    } else {
+      Feed(checker, {Event(3000, -1, "fault",
+                           {{"kind", "partition"}, {"a", 1}, {"b", kPs1}, {"duration_ns", 2'000'000'000}})});
+    }
+    Feed(checker, {Event(30'000, -1, "tick", {})});
+    EXPECT_TRUE(collector.violations.empty()) << variant << ": " << collector.Describe();
+  }
+}
+
+std::vector<sim::TraceEvent> StartupPrelude() {
+  return {Event(0, kLeader, "ctl.status", {{"status", "Leader"}}),
+          Event(1000, kLeader, "ctl.startup_complete", {{"shards", 1}, {"nodes", 2}}),
+          Event(2000, kPs1, "ps.start", {{"node", 1}, {"inc", 1}})};
+}
+
+TEST(StartupCheckerTest, ReAttachAndActivationInTimeAreAccepted) {
+  Collector collector;
+  StartupChecker checker(collector.sink(), TestTopology(), TestBounds());
+  Feed(checker, StartupPrelude());
+  Feed(checker, {Event(3000, kPs1, "ps.re_attach_done", {{"node", 1}, {"inc", 1}}),
+                 Event(3000, kLeader, "ctl.node.availability", {{"node", 1}, {"to", "WarmingUp"}}),
+                 Event(8000, kLeader, "ctl.node.availability", {{"node", 1}, {"to", "Active"}}),
+                 Event(60'000, -1, "tick", {})});
+  EXPECT_TRUE(collector.violations.empty()) << collector.Describe();
+}
+
+TEST(StartupCheckerTest, MissingReAttachOrActivationIsReported) {
+  for (int variant = 0; variant < 2; ++variant) {
+    Collector collector;
+    StartupChecker checker(collector.sink(), TestTopology(), TestBounds());
+    Feed(checker, StartupPrelude());
+    if (variant == 1) {
+      Feed(checker, {Event(3000, kPs1, "ps.re_attach_done", {{"node", 1}, {"inc", 1}}),
+                     Event(3000, kLeader, "ctl.node.availability", {{"node", 1}, {"to", "WarmingUp"}})});
+    }
+    Feed(checker, {Event(60'000, -1, "tick", {})});
+    ASSERT_EQ(collector.violations.size(), 1u) << variant;
+    EXPECT_EQ(collector.violations[0].invariant, "L8");
+  }
+}
+
+TEST(StartupCheckerTest, ClockStartsWhenALeaderIsReady) {
+  Collector collector;
+  StartupChecker checker(collector.sink(), TestTopology(), TestBounds());
+  Feed(checker, {Event(2000, kPs1, "ps.start", {{"node", 1}, {"inc", 1}}),
+                 Event(50'000, kLeader, "ctl.status", {{"status", "Leader"}}),
+                 Event(52'000, kLeader, "ctl.startup_complete", {{"shards", 1}, {"nodes", 2}}),
+                 Event(55'000, kPs1, "ps.re_attach_done", {{"node", 1}, {"inc", 1}}),
+                 Event(56'000, kLeader, "ctl.node.availability", {{"node", 1}, {"to", "Active"}}),
+                 Event(90'000, -1, "tick", {})});
+  EXPECT_TRUE(collector.violations.empty()) << collector.Describe();
+}
+
+}  // namespace
+}  // namespace storsim::invariants

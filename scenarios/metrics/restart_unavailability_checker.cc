@@ -1,0 +1,153 @@
+// L3: the graceful-roll 503 window bound and the dead-old-leader time-to-ready bound.
+#include "scenarios/metrics/restart_unavailability_checker.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "sim/check.h"
+
+namespace storsim::scenarios::metrics {
+namespace {
+
+// Harness-injected faults: the fault plan's own events and Kubernetes node loss.
+bool IsFault(std::string_view kind) {
+  return kind == "fault" || kind == "k8s.node.lost" || kind == "k8s.pod.evicted";
+}
+
+// A story scenario's scripted misbehaviour (scenarios/storage/story_helpers.h: the database down,
+// slow or failing over, the control plane answering errors or slowly, a pod crashing or losing
+// its node). Any of them voids (a); the database ones ("db_*") also void (b), while a pod crash
+// is what makes an old leader dead in (b). The story's operations (rolls, deploy passes, drains,
+// fills, migrations) are not faults.
+bool IsStoryFault(const sim::TraceEvent& event) {
+  if (event.kind != "story.fault") return false;
+  const std::string_view action = event.Str("action");
+  return action != "roll" && action != "deploy_pass" && action != "drain" && action != "fill" &&
+         action != "migrate_from";
+}
+
+}  // namespace
+
+RestartUnavailabilityChecker::RestartUnavailabilityChecker(invariants::ViolationSink sink,
+                                                           RestartUnavailabilityOptions options)
+    : Checker("L3", std::move(sink)), options_(std::move(options)) {
+  SIM_CHECK(options_.graceful_window_max > sim::Duration::Zero());
+  SIM_CHECK(options_.dead_leader_ready_max > sim::Duration::Zero());
+}
+
+void RestartUnavailabilityChecker::CheckDeadlines(sim::Instant now) {
+  if (graceful_since_ && !graceful_reported_ &&
+      now > *graceful_since_ + options_.graceful_window_max) {
+    graceful_reported_ = true;
+    const sim::Instant deadline = *graceful_since_ + options_.graceful_window_max;
+    Report("L3", deadline,
+           "graceful roll with healthy peers: no live Leader since " +
+               graceful_since_->ToString() + " (the old leader stepped down), longer than B = " +
+               options_.graceful_window_max.ToString());
+  }
+  for (auto& [instance, restart] : restarts_) {
+    if (restart.judged || now <= restart.deadline) continue;
+    restart.judged = true;
+    Report("L3", restart.deadline,
+           "controller " + instance.ToString() + " started at " + restart.started.ToString() +
+               " with the old leader dead and is not ready (no ctl.startup_complete) within " +
+               options_.dead_leader_ready_max.ToString() +
+               " (step-down budget + scan deadline + heartbeat round)");
+  }
+}
+
+void RestartUnavailabilityChecker::OnEvent(const sim::TraceEvent& event) {
+  CheckDeadlines(event.at);
+  const std::string_view kind = event.kind;
+
+  if (IsFault(kind)) {
+    fault_in_force_ = true;
+    graceful_since_.reset();  // the window no longer qualifies
+    Taint(kind == "fault" ? event.Int("a", -1) : event.Int("pid", -1));
+    if (kind == "fault") Taint(event.Int("b", -1));
+    for (auto& [instance, restart] : restarts_) {
+      if (Tainted(instance.pid)) restart.judged = true;  // voided: precondition (b) broken
+    }
+  } else if (IsStoryFault(event)) {
+    fault_in_force_ = true;
+    graceful_since_.reset();
+    if (event.Str("action").substr(0, 3) == "db_") {
+      database_fault_in_force_ = true;
+      for (auto& [instance, restart] : restarts_) restart.judged = true;
+    }
+  } else if (kind == "heal") {
+    fault_in_force_ = false;
+    database_fault_in_force_ = false;
+    tainted_.clear();
+  } else if (kind == "k8s.rollout.start") {
+    rollout_in_progress_ = true;
+  } else if (kind == "k8s.rollout.end") {
+    rollout_in_progress_ = false;
+  } else if (kind == "process.down") {
+    const auto pid = static_cast<int32_t>(event.Int("pid", -1));
+    for (auto& [instance, restart] : restarts_) {
+      if (instance.pid == pid) restart.judged = true;  // died before the bound: not judged
+    }
+  }
+
+  const LeadershipChange change = tracker_.Apply(event);
+  if (kind == "process.start") {
+    // After Apply: a start kills the previous incarnation of its pid, which may be the leader.
+    const auto pid = static_cast<int32_t>(event.Int("pid", -1));
+    const bool leader_dead = tracker_.had_leader() && !tracker_.IsAlive(tracker_.last_leader());
+    pending_starts_[pid] = {event.at, leader_dead && !Tainted(pid)};
+  }
+
+  if (ControllerTracker::IsControllerEvent(kind) && event.process >= 0) {
+    const ControllerInstance instance = ControllerTracker::InstanceOf(event);
+    auto pending = pending_starts_.find(instance.pid);
+    if (pending != pending_starts_.end() && restarts_.count(instance) == 0) {
+      if (pending->second.second && tracker_.IsAlive(instance)) {
+        const sim::Instant started = pending->second.first;
+        restarts_[instance] = Restart{started, started + options_.dead_leader_ready_max, false};
+        ++restarts_judged_;
+      }
+      pending_starts_.erase(pending);
+    }
+    if (kind == "ctl.startup_complete") {
+      auto it = restarts_.find(instance);
+      if (it != restarts_.end()) it->second.judged = true;  // ready in time
+    }
+  }
+
+  if (change.leaders_before > 0 && change.leaders_after == 0 && kind == "ctl.status" &&
+      event.Str("status") == "SteppedDown" && rollout_in_progress_ && !fault_in_force_) {
+    graceful_since_ = event.at;
+    graceful_reported_ = false;
+    ++graceful_windows_judged_;
+  }
+  if (change.leaders_after > 0 && graceful_since_) {
+    // Closed (within B, or already reported): a measured graceful window.
+    graceful_window_max_ns_ = std::max(graceful_window_max_ns_, (event.at - *graceful_since_).nanos());
+    graceful_since_.reset();
+  }
+}
+
+void RestartUnavailabilityChecker::Taint(int64_t pid) {
+  if (pid < 0) return;
+  // The set is bounded by the number of processes.
+  tainted_.insert(static_cast<int32_t>(pid));
+}
+
+bool RestartUnavailabilityChecker::Tainted(int32_t pid) const {
+  if (database_fault_in_force_ || tainted_.count(pid) != 0) return true;
+  for (int32_t other : tainted_) {
+    if (tracker_.NameOf(other) == options_.database_process) return true;
+  }
+  return false;
+}
+
+void RestartUnavailabilityChecker::Finish(sim::Instant now) { CheckDeadlines(now); }
+
+std::map<std::string, int64_t> RestartUnavailabilityChecker::Metrics() const {
+  return {{"l3_graceful_window_max_ns", graceful_window_max_ns_},
+          {"l3_graceful_windows_judged", graceful_windows_judged_},
+          {"l3_restarts_judged", restarts_judged_}};
+}
+
+}  // namespace storsim::scenarios::metrics

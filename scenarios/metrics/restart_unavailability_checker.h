@@ -1,0 +1,92 @@
+// L3 restart unavailability (SPEC.md §11), checked from trace events only:
+//
+//   (a) graceful roll with healthy peers: the 503 window of §3.4 — from the instant the last live
+//       Leader sets status SteppedDown until some instance sets status Leader — is at most
+//       `graceful_window_max` (B).
+//       Precondition (otherwise nothing is reported for that window): the window opened with a
+//       ctl.status SteppedDown while a Kubernetes rollout was in progress (k8s.rollout.start seen,
+//       its k8s.rollout.end not yet), and no fault of any kind (a "fault" event, k8s.node.lost,
+//       k8s.pod.evicted, a story.fault other than an operation) is in force: none since the run's start or the last "heal" event
+//       (StorageWorld::Heal), until the window closed or B ran out. A fault anywhere can
+//       legitimately lengthen the window (an unresponsive pageserver alone adds up to 6.3 s to the
+//       initial heartbeat round; clock drift outlives its event), so "healthy peers" means no
+//       fault at all.
+//
+//   (b) dead old leader: a controller instance that starts while the instance that last held
+//       Leader is dead reaches ready (ctl.startup_complete) within `dead_leader_ready_max` of its
+//       process start: the step-down budget (≈19.4 s) + the location scan deadline (15 s) + one
+//       heartbeat round (4 × 1 s + 2.3 s of backoff) = 40.7 s.
+//       Precondition: a Leader existed before (a first-ever start is not a restart); no fault in
+//       force (since the run's start or the last "heal") names the new instance's process or the
+//       database's ("postgres"), and no story.fault of the database (db_*) is in force, at its start or until it is ready or the bound runs out; it stays
+//       alive until then (an instance that exits, e.g. after losing the leader CAS, or that
+//       Kubernetes kills, is not judged). Faults elsewhere are what the bound's terms are for.
+//
+// Both report at most once per window/instance, at the instant the bound ran out (detected at
+// the first event past it, or in Finish at the end of the run).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+
+#include "scenarios/invariants/checker.h"
+#include "scenarios/metrics/controller_tracker.h"
+#include "sim/time.h"
+
+namespace storsim::scenarios::metrics {
+
+struct RestartUnavailabilityOptions {
+  // B. Measured with the step-down protocol (storsim compare-protocols --seeds 100): the
+  // graceful window of controller-roll is p50 12 ms, p99 15 ms, max 16 ms over 200 windows, and
+  // at most 16 ms over the fault-free rolls of 40 seeds of every storage scenario. 1 s is ~60x
+  // that, and below what any retry on the hand-over path costs when something is slow (a
+  // step-down request times out after 1 s, a heartbeat retry costs 1 s + 1.1 s of backoff).
+  sim::Duration graceful_window_max = sim::Duration::Seconds(1);
+  // 19.4 s step-down budget + 15 s scan deadline + 6.3 s heartbeat round.
+  sim::Duration dead_leader_ready_max = sim::Duration::Millis(40'700);
+  // The database process, whose faults void precondition (b).
+  std::string database_process = "postgres";
+};
+
+class RestartUnavailabilityChecker : public invariants::Checker {
+ public:
+  RestartUnavailabilityChecker(invariants::ViolationSink sink,
+                               RestartUnavailabilityOptions options = {});
+  void OnEvent(const sim::TraceEvent& event) override;
+  void Finish(sim::Instant now) override;
+  std::map<std::string, int64_t> Metrics() const override;
+
+ private:
+  struct Restart {
+    sim::Instant started;
+    sim::Instant deadline;
+    bool judged = false;  // ready, reported, dead or voided
+  };
+  void CheckDeadlines(sim::Instant now);
+
+  RestartUnavailabilityOptions options_;
+  ControllerTracker tracker_;
+  void Taint(int64_t pid);  // a fault named `pid` (-1: none)
+  // True when a fault in force names `pid` or the database: precondition (b) does not hold.
+  bool Tainted(int32_t pid) const;
+
+  bool rollout_in_progress_ = false;
+  bool fault_in_force_ = false;  // a fault since the run's start or the last heal
+  std::set<int32_t> tainted_;    // pids named by a fault in force
+  bool database_fault_in_force_ = false;  // a story.fault db_* since the last heal
+  // The graceful window being judged, if the one open now qualifies.
+  std::optional<sim::Instant> graceful_since_;
+  bool graceful_reported_ = false;
+  // Process starts of pids not yet seen emitting (pid -> start instant, and whether the last
+  // Leader was dead then), and restarts being judged by instance.
+  std::map<int32_t, std::pair<sim::Instant, bool>> pending_starts_;
+  std::map<ControllerInstance, Restart> restarts_;
+  int64_t graceful_windows_judged_ = 0;
+  int64_t graceful_window_max_ns_ = 0;  // the longest graceful window that closed
+  int64_t restarts_judged_ = 0;
+};
+
+}  // namespace storsim::scenarios::metrics
