@@ -7,8 +7,12 @@ SWEEP_TIME  ?= 60s
 OUT         ?= out
 
 FUZZ_TIME   ?= 600
+ASAN_SEEDS  ?= 10
+BUGZOO_SWEEPS ?= 20
+BUGZOO_SEEDS  ?= 2000
 
-.PHONY: all deps configure build test run bench asan determinism fuzz-targets clean help
+.PHONY: all deps configure build test run bench asan asan-all bugzoo determinism fuzz-targets \
+  clean help
 
 all: build
 
@@ -17,7 +21,10 @@ help:
 	@echo "make test         install deps, build, run every test (ctest), a real PostgreSQL included"
 	@echo "make build        build without testing (binary: $(BUILD)/storsim)"
 	@echo "make bench        run the Google Benchmark programs"
-	@echo "make asan         kernel and model tests under AddressSanitizer + UBSan"
+	@echo "make asan         kernel and fuzz tests and $(ASAN_SEEDS) seeds of every scenario under"
+	@echo "                  AddressSanitizer + UBSan; fails on any sanitizer report"
+	@echo "make asan-all     every test (no postgres) under AddressSanitizer + UBSan"
+	@echo "make bugzoo       measure seeds-to-detect of every planted defect into $(OUT)/bugzoo.md"
 	@echo "make determinism  same seeds, same trace hashes across gcc -O2, gcc -O0 and clang -O2"
 	@echo "make fuzz-targets libFuzzer on the plan decoder, the token decoder and scenario bytes"
 	@echo "                  for FUZZ_TIME seconds each (default $(FUZZ_TIME))"
@@ -50,11 +57,21 @@ bench: build
 	$(BUILD)/bench/storsim_bench
 	@if [ -x $(BUILD)/bench/postgres_bench ]; then $(BUILD)/bench/postgres_bench; fi
 
+# Kernel and fuzz-library tests plus ASAN_SEEDS seeds of every scenario under ASan + UBSan;
+# fails on any sanitizer report (scripts/asan-check.sh). asan-all: every test, ctest, no postgres.
 asan: deps
+	JOBS=$(JOBS) ASAN_SEEDS=$(ASAN_SEEDS) bash scripts/asan-check.sh $(BUILD)-asan
+
+asan-all: deps
 	cmake -S . -B $(BUILD)-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DSTORSIM_SANITIZE=ON >/dev/null
 	ninja -C $(BUILD)-asan -j $(JOBS)
 	cd $(BUILD)-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	  ctest --output-on-failure -j $(JOBS) -LE postgres
+
+bugzoo: build
+	@mkdir -p $(OUT)
+	$(BUILD)/storsim bugzoo --jobs $(JOBS) --sweeps $(BUGZOO_SWEEPS) --max-seeds $(BUGZOO_SEEDS) \
+	  --markdown $(OUT)/bugzoo.md --json > $(OUT)/bugzoo.json
 
 determinism: deps
 	bash scripts/check-determinism-across-builds.sh

@@ -12,7 +12,11 @@
 #include <string>
 #include <vector>
 
+#include "cli/commands.h"
 #include "cli/flags.h"
+#include "scenarios/run_context.h"
+#include "sim/env.h"
+#include "sim/simulation.h"
 
 #ifndef STORSIM_BINARY
 #error "STORSIM_BINARY must name the built storsim binary"
@@ -227,6 +231,67 @@ TEST(CliTest, ShrinkPrintsATokenThatStillFails) {
   const std::string new_token = Lines(shrunk.out).at(0);
   EXPECT_EQ(new_token.rfind("v1:", 0), 0u) << new_token;
   EXPECT_EQ(Storsim("repro " + new_token).exit_code, 1);
+  EXPECT_NE(shrunk.err.find("shrunk knobs: clients="), std::string::npos) << shrunk.err;
+}
+
+// The register scenario's knobs (clients, ops) end to end: printed, overridable with --knob,
+// carried by the token, refused when malformed or unknown, and lowered by shrink.
+TEST(CliTest, KnobsRunReplayAndShrink) {
+  const Outcome run = Storsim("run --scenario register --seed 4 --knob clients=1 --knob ops=30 "
+                              "--json");
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  auto fields = ParseOne(Lines(run.out).at(0));
+  EXPECT_EQ(fields["knobs"], "{\"clients\":1,\"ops\":30}");
+  EXPECT_NE(run.err.find("knobs: clients=1 ops=30"), std::string::npos) << run.err;
+  EXPECT_NE(fields["token"].find(":clients=1,ops=30"), std::string::npos) << fields["token"];
+  const Outcome replay = Storsim("repro " + fields["token"] + " --json");
+  EXPECT_EQ(replay.exit_code, 0) << replay.err;
+  EXPECT_EQ(ParseOne(Lines(replay.out).at(0))["trace_hash"], fields["trace_hash"]);
+  // Fewer operations is a different run than the seed's own.
+  const Outcome drawn = Storsim("run --scenario register --seed 4 --json");
+  EXPECT_NE(ParseOne(Lines(drawn.out).at(0))["trace_hash"], fields["trace_hash"]);
+
+  struct Case {
+    std::string arguments;
+    const char* message;
+  };
+  const std::string token = fields["token"];
+  const std::string prefix = token.substr(0, token.rfind(':') + 1);
+  for (const Case& c : {
+           Case{"run --scenario register --seed 1 --knob clients", "not NAME=VALUE"},
+           Case{"run --scenario register --seed 1 --knob clients=two", "not NAME=VALUE"},
+           Case{"run --scenario register --seed 1 --knob clients=1,ops=2", "not NAME=VALUE"},
+           Case{"run --scenario register --seed 1 --knob ops=1 --knob ops=2", "given twice"},
+           Case{"run --scenario register --seed 1 --knob colour=3", "has no knob 'colour'"},
+           Case{"repro " + prefix + "clients=x", "malformed token"},
+           Case{"repro " + prefix + "Clients=1", "malformed token"},
+           Case{"shrink " + prefix + "clients=1,clients=2", "given twice"},
+       }) {
+    const Outcome outcome = Storsim(c.arguments);
+    EXPECT_EQ(outcome.exit_code, 2) << c.arguments << ": " << outcome.err;
+    EXPECT_NE(outcome.err.find(c.message), std::string::npos) << c.arguments << ": "
+                                                              << outcome.err;
+  }
+
+  // A knob the replay never asks for is noted, not refused (it may have drawn only what the
+  // token's fault plan replaces).
+  const Outcome unused = Storsim("repro " + prefix + "clients=1,colour=3,ops=30");
+  EXPECT_EQ(unused.exit_code, 0) << unused.err;
+  EXPECT_NE(unused.err.find("note: scenario 'register' has no knob 'colour'"), std::string::npos)
+      << unused.err;
+
+  // Shrinking the planted bug's failure lowers ops from the drawn 100000.
+  const Outcome failing = Storsim(kFailingBugRun);
+  const Outcome shrunk =
+      Storsim("shrink " + ParseOne(Lines(failing.out).at(0)).at("token") + " --runs-max 120");
+  ASSERT_EQ(shrunk.exit_code, 1) << shrunk.err;
+  EXPECT_NE(shrunk.err.find("knob ops -> "), std::string::npos) << shrunk.err;
+  const std::string new_token = Lines(shrunk.out).at(0);
+  const size_t ops = new_token.find("ops=");
+  ASSERT_NE(ops, std::string::npos) << new_token;
+  EXPECT_LT(std::stoll(new_token.substr(ops + 4)), 100'000) << new_token;
+  const Outcome replayed = Storsim("repro " + new_token + " --json");
+  EXPECT_EQ(replayed.exit_code, 1) << replayed.err;
 }
 
 TEST(CliTest, ShardsWithJobsMergeIntoTheWholeSweep) {
@@ -363,6 +428,129 @@ TEST(CliTest, FuzzJsonEndsWithASummary) {
   summary = ParseOne(Lines(buggy.out).back());
   EXPECT_NE(summary["failures"].find("\"seed\":1"), std::string::npos) << summary["failures"];
   EXPECT_NE(summary["failures"].find("\"token\":\"v1:"), std::string::npos);
+}
+
+TEST(CliTest, BugzooMeasuresTheRegisterBugWithATinyBudget) {
+  const std::string table = ::testing::TempDir() + "cli_test_bugzoo_" + std::to_string(getpid());
+  const Outcome measured =
+      Storsim("bugzoo --scenario register --bug register-read-one --sweeps 2 --max-seeds 5 "
+              "--shrink-runs 60 --jobs 2 --json --markdown " + table);
+  ASSERT_EQ(measured.exit_code, 0) << measured.err;
+  const std::vector<std::string> lines = Lines(measured.out);
+  ASSERT_EQ(lines.size(), 1u) << measured.out;  // one object per defect
+  std::map<std::string, std::string> bug = ParseOne(lines[0]);
+  EXPECT_EQ(bug["bug"], "register-read-one");
+  EXPECT_EQ(bug["expected"], "[\"REG1\",\"REG3\"]");
+  EXPECT_EQ(bug["best_scenario"], "register");
+  EXPECT_NE(bug["shrunk"].find("\"done\":true"), std::string::npos) << bug["shrunk"];
+  EXPECT_NE(measured.err.find("register-read-one on register sweep 2: caught after"),
+            std::string::npos)
+      << measured.err;
+  std::FILE* file = std::fopen(table.c_str(), "r");
+  ASSERT_NE(file, nullptr);
+  std::string text;
+  for (int c = std::fgetc(file); c != EOF; c = std::fgetc(file)) text += static_cast<char>(c);
+  std::fclose(file);
+  EXPECT_NE(text.find("| `register-read-one` |"), std::string::npos) << text;
+  EXPECT_NE(text.find("| register | REG"), std::string::npos) << text;
+  EXPECT_NE(text.find("2/2"), std::string::npos) << text;
+
+  for (const char* arguments :
+       {"bugzoo --bug nope", "bugzoo --scenario register --sweeps 0",
+        "bugzoo --scenario register --expect register-read-one", "bugzoo --scenario nope"}) {
+    EXPECT_EQ(Storsim(arguments).exit_code, 2) << arguments;
+  }
+}
+
+// A scenario that breaks determinism on purpose: each run's trace carries how many runs this
+// process has made, so a replay differs from its first run.
+int64_t flaky_runs = 0;
+
+void FlakyBody(scenarios::ScenarioRun& run) {
+  ++flaky_runs;
+  sim::Simulation& simulation = run.CreateSimulation({});
+  simulation
+      .AddProcess("p",
+                  [](sim::Env& env) {
+                    env.Emit("flaky.tick", {sim::TraceField::Int("runs", flaky_runs)});
+                    env.shutdown_requested().Wait();
+                  })
+      .Start();
+  run.RunFor(sim::Duration::Seconds(1));
+}
+
+void SteadyBody(scenarios::ScenarioRun& run) {
+  sim::Simulation& simulation = run.CreateSimulation({});
+  simulation.AddProcess("p", [](sim::Env& env) { env.shutdown_requested().Wait(); }).Start();
+  run.RunFor(sim::Duration::Seconds(1));
+}
+
+// Runs `fuzz` in this process on a registry of the flaky and a steady scenario.
+Outcome FuzzInProcess(const std::vector<std::string>& arguments) {
+  scenarios::ScenarioRegistry registry;
+  registry.Add({"flaky", "nondeterministic on purpose", {}, FlakyBody});
+  registry.Add({"steady", "deterministic", {}, SteadyBody});
+  std::FILE* out = std::tmpfile();
+  std::FILE* err = std::tmpfile();
+  const CommandContext context{registry, "testbuild", out, err};
+  Outcome outcome;
+  outcome.exit_code = Dispatch(context, arguments);
+  for (auto [file, text] : {std::pair{out, &outcome.out}, std::pair{err, &outcome.err}}) {
+    std::rewind(file);
+    char buffer[4096];
+    for (size_t read; (read = std::fread(buffer, 1, sizeof buffer, file)) > 0;) {
+      text->append(buffer, read);
+    }
+    std::fclose(file);
+  }
+  return outcome;
+}
+
+TEST(CliTest, FuzzSamplesRunsForDeterminismInBothModes) {
+  // Sequential mode, every run replayed: the flaky scenario fails DETERMINISM with the first
+  // differing event, and the sweep exits 3 (a harness defect).
+  Outcome all = FuzzInProcess({"fuzz", "--scenario", "flaky", "--seeds", "2",
+                               "--determinism-percent", "100", "--json"});
+  EXPECT_EQ(all.exit_code, 3) << all.err;
+  EXPECT_NE(all.err.find("invariant=DETERMINISM"), std::string::npos) << all.err;
+  EXPECT_NE(all.err.find("first divergence at event"), std::string::npos) << all.err;
+  EXPECT_NE(all.err.find("flaky.tick"), std::string::npos) << all.err;
+  EXPECT_NE(all.err.find("2 replayed for determinism (2 differed)"), std::string::npos) << all.err;
+  std::map<std::string, std::string> summary = ParseOne(Lines(all.out).back());
+  EXPECT_EQ(summary["determinism_checked"], "2");
+  EXPECT_EQ(summary["nondeterministic"], "2");
+  EXPECT_NE(summary["failures"].find("\"invariant\":\"DETERMINISM\""), std::string::npos);
+
+  // None replayed: the flaws go unseen.
+  Outcome none = FuzzInProcess({"fuzz", "--scenario", "flaky", "--seeds", "2",
+                                "--determinism-percent", "0"});
+  EXPECT_EQ(none.exit_code, 0) << none.err;
+  EXPECT_NE(none.err.find("0 replayed for determinism"), std::string::npos) << none.err;
+
+  // The default 5%: over 200 seeds of a deterministic scenario, about 10 replays, all equal; and
+  // the library mode picks exactly the same runs.
+  Outcome sequential = FuzzInProcess({"fuzz", "--scenario", "steady", "--seeds", "200"});
+  EXPECT_EQ(sequential.exit_code, 0) << sequential.err;
+  const size_t at = sequential.err.find(" replayed for determinism (0 differed)");
+  ASSERT_NE(at, std::string::npos) << sequential.err;
+  const std::string count = sequential.err.substr(sequential.err.rfind(' ', at - 1) + 1,
+                                                  at - sequential.err.rfind(' ', at - 1) - 1);
+  EXPECT_GE(std::stoi(count), 3);
+  EXPECT_LE(std::stoi(count), 25);
+  Outcome library =
+      FuzzInProcess({"fuzz", "--scenario", "steady", "--seeds", "200", "--jobs", "1"});
+  EXPECT_EQ(library.exit_code, 0) << library.err;
+  EXPECT_NE(library.err.find(count + " replayed for determinism (0 differed)"), std::string::npos)
+      << library.err;
+
+  // The library mode reports a difference too, with the differing events.
+  Outcome forked = FuzzInProcess({"fuzz", "--scenario", "flaky", "--seeds", "2", "--jobs", "1",
+                                  "--determinism-percent", "100"});
+  EXPECT_EQ(forked.exit_code, 3) << forked.err;
+  EXPECT_NE(forked.err.find("DETERMINISM NOT deterministic"), std::string::npos) << forked.err;
+  EXPECT_NE(forked.err.find("flaky.tick"), std::string::npos) << forked.err;
+
+  EXPECT_EQ(FuzzInProcess({"fuzz", "--seeds", "1", "--determinism-percent", "101"}).exit_code, 2);
 }
 
 TEST(FlagsTest, ParsesValuesRepeatsAndEqualsForm) {

@@ -7,6 +7,7 @@
 #include "cli/json.h"
 #include "scenarios/runner.h"
 #include "scenarios/token.h"
+#include "sim/check.h"
 
 namespace storsim::cli {
 namespace {
@@ -22,7 +23,9 @@ constexpr const char* kOverview =
     "  fuzz                 run many seeds of one or every scenario\n"
     "  merge DIR...         join the outputs (--out) of sharded fuzz runs\n"
     "  repro TOKEN          replay a run exactly from its token (and --report D for HTML)\n"
-    "  shrink TOKEN         minimize a failing run's fault plan; prints the new token\n"
+    "  shrink TOKEN         minimize a failing run's fault plan and knobs; prints the new token\n"
+    "  bugzoo               measure seeds-to-detect of each planted defect (BUGZOO.md)\n"
+    "  compare-protocols    compare the leadership protocols' 503 and dual-actor windows\n"
     "  help [command]       this text, or a command's flags\n"
     "\n"
     "exit codes: 0 every invariant held, 1 an invariant was violated, 2 bad usage,\n"
@@ -37,6 +40,7 @@ constexpr const char* kListHelp =
 constexpr const char* kRunHelp =
     "usage: storsim run --scenario S --seed N [--protocol P] [--bug B]... [--json]\n"
     "                   [--trace F] [--perfetto F] [--check-determinism] [--max-steps N]\n"
+    "                   [--knob NAME=VALUE]...\n"
     "\n"
     "  --scenario S         scenario name (see 'storsim list')\n"
     "  --seed N             the seed, a decimal integer\n"
@@ -47,12 +51,14 @@ constexpr const char* kRunHelp =
     "  --perfetto F         write a Chrome/Perfetto trace to F (open in ui.perfetto.dev)\n"
     "  --check-determinism  run twice and compare; a mismatch names the first differing event\n"
     "  --max-steps N        scheduler step limit (exceeding it is a LIMIT failure)\n"
+    "  --knob NAME=VALUE    set a workload knob instead of drawing it (repeatable; a run prints\n"
+    "                       its knobs; a knob the scenario does not have is an error)\n"
     "\n"
-    "The seed, build id, options, swarm and replay token are printed on stderr.\n";
+    "The seed, build id, options, swarm, knobs and replay token are printed on stderr.\n";
 
 constexpr const char* kFuzzHelp =
     "usage: storsim fuzz [--scenario S|all] (--seeds N | --time D) [--start-seed K]\n"
-    "                    [--bug B]... [--json] [--max-steps N]\n"
+    "                    [--bug B]... [--json] [--max-steps N] [--determinism-percent P]\n"
     "                    [--protocol P] [--jobs J] [--shard K/N] [--out D] [--report D]\n"
     "\n"
     "  --scenario S|all     one scenario, or every scenario (default: all)\n"
@@ -62,13 +68,16 @@ constexpr const char* kFuzzHelp =
     "  --bug B              switch on a planted defect in the scenarios that know it (repeatable)\n"
     "  --json               one JSON object per run, then one summary object, on stdout\n"
     "  --max-steps N        scheduler step limit per run\n"
+    "  --determinism-percent P  replay P% of runs (default 5, the same runs in every mode) and\n"
+    "                       compare traces; a difference is a DETERMINISM failure naming the\n"
+    "                       first differing event, and the sweep exits 3\n"
     "  --protocol P         leadership protocol of the storage scenarios\n"
     "  --jobs J             J worker processes\n"
     "  --shard K/N          run shard K of N of the same runs (for nightly batch jobs)\n"
     "  --out D              write D/summary.json and D/failures/*.json (for storsim merge)\n"
     "  --report D           write D/report.html, and a replayed timeline per distinct failure\n"
-    "With any of the last five, the sweep runs on the fuzz library: 5% of runs are replayed for\n"
-    "determinism, --json prints only the summary, and failures are listed at the end.\n"
+    "With any of the last five, the sweep runs on the fuzz library and forked workers: --json\n"
+    "prints only the summary, and failures are listed at the end.\n"
     "\n"
     "Progress goes to stderr (a live line on a terminal, a line every few seconds otherwise),\n"
     "with each failure's seed and token. Exit 1 if any run failed, 3 if any had an internal "
@@ -92,9 +101,43 @@ constexpr const char* kReproHelp =
 constexpr const char* kShrinkHelp =
     "usage: storsim shrink TOKEN [--runs-max N] [--force]\n"
     "\n"
-    "Minimizes the token's fault plan while the same invariant still fails (at most N runs,\n"
-    "default 300), prints the steps and the shrunk plan on stderr and the new token on stdout.\n"
+    "Minimizes the token's fault plan and workload knobs (halving each toward 1, then lowering\n"
+    "it step by step) while the same invariant still fails (at most N runs, default 300),\n"
+    "prints the steps, the shrunk plan and knobs on stderr and the new token on stdout.\n"
     "Exit 1 when a shrunk failing case was found, 0 when the token's run does not fail.\n";
+
+constexpr const char* kBugzooHelp =
+    "usage: storsim bugzoo [--scenario S|all] [--bug B|all] [--sweeps N] [--max-seeds M]\n"
+    "                      [--first-seed K] [--jobs J] [--shrink-runs R] [--expect B=INV,...]\n"
+    "                      [--json] [--markdown FILE]\n"
+    "\n"
+    "For each defect (default: every defect of the selected scenarios) and each selected scenario\n"
+    "that knows it, runs N independent sweeps (default 20) over disjoint seed ranges (sweep i\n"
+    "starts at K + i*M), each stopping at the first run whose first invariant is one the defect\n"
+    "should trip (parsed from its summary, or --expect), after at most M seeds (default 2000).\n"
+    "Then per defect: the best scenario, the invariant that caught it, median and worst\n"
+    "seeds-to-detect, and its first detection shrunk (at most R runs, default 200; 0: no shrink).\n"
+    "  --jobs J            J worker processes (sweeps run side by side)\n"
+    "  --json              one JSON object per defect on stdout instead of the table\n"
+    "  --markdown FILE     also write the table to FILE (it replaces BUGZOO.md's table)\n"
+    "Progress lines go to stderr. Exit 0 when measured (caught or not), 2 bad usage, 3 error.\n";
+
+constexpr const char* kCompareProtocolsHelp =
+    "usage: storsim compare-protocols [--seeds N] [--start-seed K]\n"
+    "                                 [--scenarios S1,S2] [--protocols P1,P2] [--jobs J]\n"
+    "                                 [--json] [--html FILE]\n"
+    "\n"
+    "Runs seeds K..K+N-1 (default 20 seeds from 1) of each scenario (default: controller-roll,\n"
+    "clock-skew-leases) with each leadership protocol (default: step-down, naive, lease,\n"
+    "lease-fenced) and compares, per scenario and protocol: the 503 window (no live Leader)\n"
+    "p50/p99/max over every window of every run, the dual-actor window (total, longest, runs\n"
+    "with one), the runs failing S1, S2, S3, S4 or another invariant (a run stops at its first\n"
+    "violation), the generations issued and the 503 responses.\n"
+    "  --jobs J       J worker processes\n"
+    "  --json         one JSON object on stdout (the table then goes to stderr)\n"
+    "  --html FILE    also write a self-contained HTML page (table and bar charts) to FILE\n"
+    "Exit 0 when every run finished (failing runs are part of the comparison), 2 bad usage,\n"
+    "3 when a run had an internal error.\n";
 
 int PrintHelp(const CommandContext& context, std::string_view command) {
   std::fputs(HelpText(command).c_str(), context.out);
@@ -110,6 +153,8 @@ std::string HelpText(std::string_view command) {
   if (command == "repro") return kReproHelp;
   if (command == "merge") return kMergeHelp;
   if (command == "shrink") return kShrinkHelp;
+  if (command == "compare-protocols") return kCompareProtocolsHelp;
+  if (command == "bugzoo") return kBugzooHelp;
   return kOverview;
 }
 
@@ -123,6 +168,46 @@ int UsageError(const CommandContext& context, const absl::Status& status,
   }
   std::fprintf(context.err, "storsim: %s\n", message.c_str());
   return kExitUsage;
+}
+
+absl::StatusOr<std::map<std::string, int64_t>> ParseKnobFlags(const ParsedFlags& flags) {
+  std::map<std::string, int64_t> knobs;
+  for (const std::string& text : flags.GetAll("knob")) {
+    absl::StatusOr<std::map<std::string, int64_t>> one = scenarios::DecodeKnobs(text);
+    if (!one.ok() || one->size() != 1) {
+      return absl::InvalidArgumentError(
+          "--knob '" + text + "' is not NAME=VALUE with a [a-z0-9_] name and an integer value" +
+          (one.ok() ? std::string() : ": " + std::string(one.status().message())));
+    }
+    if (!knobs.insert(*one->begin()).second) {
+      return absl::InvalidArgumentError("--knob " + one->begin()->first + " is given twice");
+    }
+  }
+  return knobs;
+}
+
+absl::Status CheckKnobsUsed(const scenarios::RunOptions& options,
+                            const scenarios::RunResult& result) {
+  std::string unknown;
+  for (const auto& [name, value] : options.knobs) {
+    if (result.knobs.count(name) == 0) unknown += (unknown.empty() ? "'" : ", '") + name + "'";
+  }
+  if (unknown.empty() || !result.internal_error.empty()) return absl::OkStatus();
+  std::string known;
+  for (const auto& [name, value] : result.knobs) known += (known.empty() ? "" : ", ") + name;
+  return absl::InvalidArgumentError("scenario '" + options.scenario + "' has no knob " + unknown +
+                                    "; its knobs: " + (known.empty() ? "(none)" : known));
+}
+
+absl::StatusOr<uint32_t> DeterminismPercent(const ParsedFlags& flags) {
+  constexpr uint32_t kDefaultPercent = 5;
+  if (!flags.Has("determinism-percent")) return kDefaultPercent;
+  absl::StatusOr<uint64_t> percent =
+      ParseUnsigned(flags.Get("determinism-percent"), "--determinism-percent");
+  if (!percent.ok() || *percent > 100) {
+    return absl::InvalidArgumentError("--determinism-percent must be an integer in 0..100");
+  }
+  return static_cast<uint32_t>(*percent);
 }
 
 std::string TokenOf(const scenarios::RunResult& result, const std::string& build_id) {
@@ -145,6 +230,8 @@ int Dispatch(const CommandContext& context, const std::vector<std::string>& argu
   if (command == "repro") return ReproCommand(context, rest);
   if (command == "merge") return MergeCommand(context, rest);
   if (command == "shrink") return ShrinkCommand(context, rest);
+  if (command == "compare-protocols") return CompareProtocolsCommand(context, rest);
+  if (command == "bugzoo") return BugzooCommand(context, rest);
   return UsageError(
       context, absl::InvalidArgumentError("unknown command '" + command + "'; see 'storsim help'"));
 }
@@ -170,6 +257,7 @@ void PrintRunReport(const CommandContext& context, const scenarios::RunResult& r
                     const std::string& token, bool plan_in_full) {
   std::FILE* err = context.err;
   std::fprintf(err, "  swarm: %s\n", result.swarm.c_str());
+  std::fprintf(err, "  knobs: %s\n", scenarios::KnobsToString(result.knobs).c_str());
   std::fprintf(err, "  fault plan: %zu faults\n", result.fault_plan.faults.size());
   if (plan_in_full) {
     for (const sim::Fault& fault : result.fault_plan.faults) {
@@ -180,6 +268,7 @@ void PrintRunReport(const CommandContext& context, const scenarios::RunResult& r
   std::string marks;
   for (const std::string& mark : result.marks_hit) marks += (marks.empty() ? "" : ", ") + mark;
   std::fprintf(err, "  marks hit: %s\n", marks.empty() ? "(none)" : marks.c_str());
+  std::fprintf(err, "  metrics: %s\n", RunMetricsLine(result).c_str());
   if (!result.internal_error.empty()) {
     std::fprintf(err, "  INTERNAL ERROR: %s\n", result.internal_error.c_str());
   }
@@ -202,7 +291,8 @@ int RunCommand(const CommandContext& context, const std::vector<std::string>& ar
                                                   {"trace", true},
                                                   {"perfetto", true},
                                                   {"check-determinism"},
-                                                  {"max-steps", true}},
+                                                  {"max-steps", true},
+                                                  {"knob", true, true}},
                                                  arguments, "run");
   if (!flags.ok()) return UsageError(context, flags.status());
   if (flags->Has("help")) return PrintHelp(context, "run");
@@ -217,6 +307,9 @@ int RunCommand(const CommandContext& context, const std::vector<std::string>& ar
   options.seed = *seed;
   options.protocol = flags->Get("protocol");
   for (const std::string& bug : flags->GetAll("bug")) options.bugs.insert(bug);
+  absl::StatusOr<std::map<std::string, int64_t>> knobs = ParseKnobFlags(*flags);
+  if (!knobs.ok()) return UsageError(context, knobs.status(), "run");
+  options.knobs = *std::move(knobs);
   options.ndjson_trace_path = flags->Get("trace");
   options.perfetto_trace_path = flags->Get("perfetto");
   if (flags->Has("max-steps")) {
@@ -268,10 +361,17 @@ int RunCommand(const CommandContext& context, const std::vector<std::string>& ar
   result.wall_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                        std::chrono::steady_clock::now() - started)
                        .count();
+  if (absl::Status used = CheckKnobsUsed(options, result); !used.ok()) {
+    return UsageError(context, used, "run");
+  }
   const std::string token = TokenOf(result, context.build_id);
   PrintRunReport(context, result, token, /*plan_in_full=*/true);
   if (flags->Has("json")) {
-    std::fprintf(context.out, "%s\n", RunResultJson(result, token, context.build_id).c_str());
+    std::string json = RunResultJson(result, token, context.build_id);
+    // The run metrics go in as the object's last key (until RunResultJson carries them).
+    SIM_CHECK(!json.empty() && json.back() == '}');
+    json.insert(json.size() - 1, ",\"metrics\":" + RunMetricsJson(result));
+    std::fprintf(context.out, "%s\n", json.c_str());
   }
   if (!result.internal_error.empty()) return kExitInternal;
   return result.ok ? kExitOk : kExitViolation;

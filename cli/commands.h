@@ -7,11 +7,13 @@
 #pragma once
 
 #include <cstdio>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "scenarios/scenario.h"
 
 namespace storsim::cli {
@@ -42,6 +44,16 @@ int SweepCommand(const CommandContext& context, const ParsedFlags& flags,
                  uint64_t first_seed, uint64_t seeds, int64_t budget_ms);
 int ReproCommand(const CommandContext& context, const std::vector<std::string>& arguments);
 int ShrinkCommand(const CommandContext& context, const std::vector<std::string>& arguments);
+// Measures seeds-to-detect per planted defect (fuzz/bugzoo.h); exit 0 when measured.
+int BugzooCommand(const CommandContext& context, const std::vector<std::string>& arguments);
+
+// Compares the leadership protocols on the run metrics (compare_protocols_command.cc); exit 0
+// when every run finished (violations are part of the measurement), 2 bad usage, 3 error.
+int CompareProtocolsCommand(const CommandContext& context,
+                            const std::vector<std::string>& arguments);
+// A run's metrics (RunResult::metrics): one human line, and a JSON object with the samples.
+std::string RunMetricsLine(const scenarios::RunResult& result);
+std::string RunMetricsJson(const scenarios::RunResult& result);
 
 // Help text for a command ("" or unknown: the overview).
 std::string HelpText(std::string_view command);
@@ -50,6 +62,17 @@ std::string HelpText(std::string_view command);
 // message has one, and returns kExitUsage.
 int UsageError(const CommandContext& context, const absl::Status& status,
                std::string_view command = "");
+
+// The repeatable --knob NAME=VALUE flags. Errors (InvalidArgument): a malformed or repeated knob.
+absl::StatusOr<std::map<std::string, int64_t>> ParseKnobFlags(const ParsedFlags& flags);
+// InvalidArgument naming the knobs of `options` that the run never asked for (a typo, or a token
+// of another scenario version), with the scenario's knobs; OK when all were used.
+absl::Status CheckKnobsUsed(const scenarios::RunOptions& options,
+                            const scenarios::RunResult& result);
+
+// --determinism-percent P (0..100): the share of a sweep's runs replayed to check determinism;
+// 5 when absent. Errors (InvalidArgument): not an integer in 0..100.
+absl::StatusOr<uint32_t> DeterminismPercent(const ParsedFlags& flags);
 
 // The replay token of a finished run.
 std::string TokenOf(const scenarios::RunResult& result, const std::string& build_id);

@@ -1,6 +1,8 @@
 // `storsim fuzz`: a sequential seed sweep over one or every scenario, with a progress line, the
-// failures' tokens, and a summary (seeds, failures, seeds per second, simulated seconds per wall
-// second, coverage marks never hit). Sharding and parallel jobs come later (fuzz/).
+// failures' tokens, a share of runs replayed for determinism (the same runs the library sweep
+// picks, fuzz::SampledForDeterminism), and a summary (seeds, failures, seeds per second,
+// simulated seconds per wall second, coverage marks never hit). With --jobs/--shard/--out/
+// --report/--protocol the sweep runs on the fuzz library instead (sweep_command.cc).
 #include <unistd.h>
 
 #include <chrono>
@@ -10,6 +12,7 @@
 #include "cli/commands.h"
 #include "cli/flags.h"
 #include "cli/json.h"
+#include "fuzz/sweep.h"
 #include "scenarios/runner.h"
 #include "sim/check.h"
 
@@ -33,6 +36,8 @@ struct Sweep {
   uint64_t runs = 0;
   uint64_t failures = 0;
   uint64_t internal_errors = 0;
+  uint64_t determinism_checked = 0;
+  uint64_t nondeterministic = 0;
   int64_t sim_ns = 0;
   std::vector<Failure> kept;  // the first kFailuresKeptMax
   std::set<std::string> marks_hit;
@@ -88,7 +93,8 @@ int FuzzCommand(const CommandContext& context, const std::vector<std::string>& a
                                                   {"jobs", true},
                                                   {"shard", true},
                                                   {"out", true},
-                                                  {"report", true}},
+                                                  {"report", true},
+                                                  {"determinism-percent", true}},
                                                  arguments, "fuzz");
   if (!flags.ok()) return UsageError(context, flags.status());
   if (flags->Has("help")) {
@@ -116,6 +122,8 @@ int FuzzCommand(const CommandContext& context, const std::vector<std::string>& a
   }
   absl::StatusOr<uint64_t> start = ParseUnsigned(flags->Get("start-seed", "1"), "--start-seed");
   if (!start.ok()) return UsageError(context, start.status(), "fuzz");
+  absl::StatusOr<uint32_t> determinism_percent = DeterminismPercent(*flags);
+  if (!determinism_percent.ok()) return UsageError(context, determinism_percent.status(), "fuzz");
 
   // The scenarios to sweep, and which requested bugs each of them takes.
   std::vector<const scenarios::Scenario*> selected;
@@ -185,7 +193,25 @@ int FuzzCommand(const CommandContext& context, const std::vector<std::string>& a
         if (scenario->KnowsBug(bug)) options.bugs.insert(bug);
       }
       const Clock::time_point run_started = Clock::now();
-      scenarios::RunResult result = scenarios::RunScenario(context.registry, options);
+      scenarios::RunResult result;
+      if (fuzz::SampledForDeterminism(scenario->name, seed, *determinism_percent)) {
+        scenarios::DeterminismReport report =
+            scenarios::CheckDeterminism(context.registry, options);
+        result = std::move(report.first);
+        ++sweep.determinism_checked;
+        if (!report.deterministic) {
+          // First, so that it is the failure's signature: the run's own verdict cannot be
+          // trusted when two replays of it differ.
+          ++sweep.nondeterministic;
+          result.violations.insert(result.violations.begin(),
+                                   scenarios::Violation{"DETERMINISM",
+                                                        sim::Instant::FromNanos(result.sim_ns),
+                                                        report.ToString()});
+          result.ok = false;
+        }
+      } else {
+        result = scenarios::RunScenario(context.registry, options);
+      }
       result.wall_ms =
           std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - run_started).count();
       ++sweep.runs;
@@ -232,11 +258,13 @@ int FuzzCommand(const CommandContext& context, const std::vector<std::string>& a
   const double sim_per_wall = static_cast<double>(sweep.sim_ns) / 1e9 / elapsed;
   std::fprintf(context.err,
                "fuzz summary: %llu runs, %llu failures (%llu internal), %.1f seeds/s, "
-               "%.0f simulated s per wall s, marks never hit: %zu\n",
+               "%.0f simulated s per wall s, %llu replayed for determinism (%llu differed), "
+               "marks never hit: %zu\n",
                static_cast<unsigned long long>(sweep.runs),
                static_cast<unsigned long long>(sweep.failures),
                static_cast<unsigned long long>(sweep.internal_errors), seeds_per_second,
-               sim_per_wall, missed.size());
+               sim_per_wall, static_cast<unsigned long long>(sweep.determinism_checked),
+               static_cast<unsigned long long>(sweep.nondeterministic), missed.size());
   if (json) {
     std::fprintf(context.out, "%s\n",
                  JsonObject()
@@ -245,11 +273,14 @@ int FuzzCommand(const CommandContext& context, const std::vector<std::string>& a
                      .Raw("failures", JsonArray(failures))
                      .Rate("seeds_per_sec", seeds_per_second)
                      .Rate("sim_seconds_per_wall_second", sim_per_wall)
+                     .Unsigned("determinism_checked", sweep.determinism_checked)
+                     .Unsigned("nondeterministic", sweep.nondeterministic)
                      .Raw("marks_missed", JsonStringArray(missed))
                      .Build()
                      .c_str());
   }
-  if (sweep.internal_errors > 0) return kExitInternal;
+  // A replay that differs is a harness defect, as in the library sweep: exit 3.
+  if (sweep.internal_errors > 0 || sweep.nondeterministic > 0) return kExitInternal;
   return sweep.failures > 0 ? kExitViolation : kExitOk;
 }
 

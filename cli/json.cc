@@ -71,6 +71,12 @@ std::string JsonStringArray(const std::vector<std::string>& values) {
   return JsonArray(quoted);
 }
 
+std::string KnobsJson(const std::map<std::string, int64_t>& knobs) {
+  JsonObject object;
+  for (const auto& [name, value] : knobs) object.Int(name, value);
+  return object.Build();
+}
+
 std::string RunResultJson(const scenarios::RunResult& result, const std::string& token,
                           const std::string& build_id) {
   std::vector<std::string> violations;
@@ -95,6 +101,7 @@ std::string RunResultJson(const scenarios::RunResult& result, const std::string&
       .Int("sim_ns", result.sim_ns)
       .Int("wall_ms", result.wall_ms)
       .String("swarm", result.swarm)
+      .Raw("knobs", KnobsJson(result.knobs))
       .Raw("marks_hit", JsonStringArray(result.marks_hit));
   if (!result.internal_error.empty()) object.String("internal_error", result.internal_error);
   return object.Build();

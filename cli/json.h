@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -34,9 +35,12 @@ std::string JsonStringArray(const std::vector<std::string>& values);
 // Joins already-valid JSON values into an array.
 std::string JsonArray(const std::vector<std::string>& elements);
 
+// {"name": value, ...} in name order.
+std::string KnobsJson(const std::map<std::string, int64_t>& knobs);
+
 // One run: scenario, seed, token, build, protocol, bugs, ok, violations [{invariant, at_ns,
-// detail}], trace_hash (16 hex digits), events, sim_ns, wall_ms, swarm, marks_hit, and
-// internal_error when the run had one.
+// detail}], trace_hash (16 hex digits), events, sim_ns, wall_ms, swarm, knobs {name: value},
+// marks_hit, and internal_error when the run had one.
 std::string RunResultJson(const scenarios::RunResult& result, const std::string& token,
                           const std::string& build_id);
 

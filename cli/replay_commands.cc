@@ -61,6 +61,7 @@ scenarios::RunOptions OptionsOf(const scenarios::Token& token) {
   options.protocol = token.protocol;
   options.bugs = token.bugs;
   options.fault_plan = token.fault_plan;
+  options.knobs = token.knobs;
   return options;
 }
 
@@ -78,6 +79,7 @@ absl::Status WriteReport(const std::string& dir, const scenarios::RunResult& res
   input.verdict = result.ok ? "ok" : result.FirstInvariant();
   input.options = result.swarm;
   input.fault_plan = result.fault_plan.ToString();
+  if (!result.knobs.empty()) input.options += " knobs: " + scenarios::KnobsToString(result.knobs);
   input.trace_hash = scenarios::HashToHex(result.trace_hash);
   input.timeline = reports::BuildTimeline(events, violations, result.sim_ns);
   input.events = events;
@@ -116,6 +118,12 @@ int ReproCommand(const CommandContext& context, const std::vector<std::string>& 
   scenarios::RunResult result = scenarios::RunScenario(context.registry, options);
   result.wall_ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started).count();
+  // A token's knob that this replay never asked for is not an error: it may have drawn only
+  // what the token's fault plan now replaces (a storage story's "faults").
+  if (absl::Status used = CheckKnobsUsed(options, result); !used.ok()) {
+    std::fprintf(context.err, "  note: %s (not used by this replay)\n",
+                 std::string(used.message()).c_str());
+  }
   const std::string replayed = TokenOf(result, context.build_id);
   PrintRunReport(context, result, replayed, /*plan_in_full=*/true);
   if (flags->Has("json")) {
@@ -164,6 +172,9 @@ int ShrinkCommand(const CommandContext& context, const std::vector<std::string>&
                shrunk->faults_before, shrunk->faults_after);
   for (const auto& step : shrunk->log) std::fprintf(context.err, "  %s\n", step.c_str());
   std::fprintf(context.err, "shrunk fault plan:\n%s", shrunk->result.fault_plan.ToString().c_str());
+  std::fprintf(context.err, "shrunk knobs: %s (were %s)\n",
+               scenarios::KnobsToString(shrunk->knobs_after).c_str(),
+               scenarios::KnobsToString(shrunk->knobs_before).c_str());
   std::fprintf(context.out, "%s\n", new_token.c_str());
   return kExitViolation;
 }

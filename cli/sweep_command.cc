@@ -43,6 +43,11 @@ void PrintSummary(const CommandContext& context, const fuzz::SweepSummary& summa
                  signature.c_str(), static_cast<unsigned long long>(record.seed),
                  record.detail.c_str(), record.token.c_str());
   }
+  for (const fuzz::RunRecord& record : summary.nondeterministic) {
+    std::fprintf(context.err, "  FAILED %s seed=%llu: DETERMINISM %s\n    storsim repro %s\n",
+                 record.scenario.c_str(), static_cast<unsigned long long>(record.seed),
+                 record.divergence.c_str(), record.token.c_str());
+  }
   if (json) std::fprintf(context.out, "%s\n", summary.ToJson().Dump().c_str());
 }
 
@@ -78,6 +83,7 @@ absl::Status WriteReports(const CommandContext& context, const fuzz::SweepSummar
       options.protocol = token->protocol;
       options.bugs = token->bugs;
       options.fault_plan = token->fault_plan;
+      options.knobs = token->knobs;
       sim::MemoryTraceSink sink;
       options.observers.push_back(&sink);
       const scenarios::RunResult result = scenarios::RunScenario(context.registry, options);
@@ -91,6 +97,9 @@ absl::Status WriteReports(const CommandContext& context, const fuzz::SweepSummar
       page.token = record.token;
       page.verdict = result.ok ? "ok" : result.FirstInvariant();
       page.options = result.swarm;
+      if (!result.knobs.empty()) {
+        page.options += " knobs: " + scenarios::KnobsToString(result.knobs);
+      }
       page.fault_plan = result.fault_plan.ToString();
       page.trace_hash = scenarios::HashToHex(result.trace_hash);
       page.timeline = reports::BuildTimeline(sink.events(), violations, result.sim_ns);
@@ -125,6 +134,9 @@ int SweepCommand(const CommandContext& context, const ParsedFlags& flags,
   options.bugs.insert(bugs.begin(), bugs.end());
   options.protocol = flags.Get("protocol");
   options.build_id = context.build_id;
+  absl::StatusOr<uint32_t> determinism_percent = DeterminismPercent(flags);
+  if (!determinism_percent.ok()) return UsageError(context, determinism_percent.status(), "fuzz");
+  options.determinism_percent = *determinism_percent;
   if (flags.Has("jobs")) {
     absl::StatusOr<uint64_t> jobs = ParseUnsigned(flags.Get("jobs"), "--jobs");
     if (!jobs.ok() || *jobs == 0 || *jobs > 256) {

@@ -61,12 +61,63 @@ void NeedleBody(scenarios::ScenarioRun& run) {
   run.RunFor(sim::Duration::Seconds(30));
 }
 
+void KnobsBody(scenarios::ScenarioRun& run) {
+  sim::Random random = run.Fork("knobs");
+  const int64_t size = run.Knob("size", static_cast<int64_t>(100 + random.Below(900)));
+  const int64_t width = run.Knob("width", static_cast<int64_t>(5 + random.Below(5)), 1, 9);
+  sim::FaultPlan plan;
+  if (run.options().fault_plan) {
+    plan = *run.options().fault_plan;
+  } else {
+    for (int k = 0; k < 6; ++k) {
+      sim::Fault fault;
+      // Whole milliseconds, as tokens carry them, so a replay from the token is exact.
+      fault.at = sim::Duration::Millis(static_cast<int64_t>(random.Below(5000)));
+      fault.kind = sim::FaultKind::kPause;
+      fault.a = 0;
+      fault.duration = sim::Duration::Millis(100);
+      plan.faults.push_back(fault);
+    }
+  }
+  run.SetFaultPlan(plan);
+  sim::Simulation& simulation = run.CreateSimulation({});
+  simulation.AddProcess("idle", Idle).Start();
+  sim::ApplyFaultPlan(simulation, plan);
+  run.RunFor(sim::Duration::Seconds(6));
+  if (size >= 37) {
+    run.ReportViolation({"TEST3", simulation.Now(),
+                         "size " + std::to_string(size) + " >= 37 (width " +
+                             std::to_string(width) + ")"});
+  }
+  run.RunFor(sim::Duration::Seconds(1));
+}
+
+void ZooBody(scenarios::ScenarioRun& run) {
+  sim::Random random = run.Fork("zoo");
+  const int64_t size = run.Knob("size", static_cast<int64_t>(50 + random.Below(50)));
+  sim::Simulation& simulation = run.CreateSimulation({});
+  simulation.AddProcess("idle", Idle).Start();
+  run.RunFor(sim::Duration::Seconds(1));
+  if (run.bug("zoo-bug") && run.seed() % 7 == 0 && size >= 10) {
+    run.ReportViolation({"TEST4", simulation.Now(), "the planted zoo bug"});
+  }
+  if (run.seed() % 3 == 0) run.ReportViolation({"TEST5", simulation.Now(), "noise"});
+  run.RunFor(sim::Duration::Seconds(1));
+}
+
 }  // namespace
 
 scenarios::ScenarioRegistry TestRegistry() {
   scenarios::ScenarioRegistry registry;
   registry.Add({"parity", "fails when the seed is divisible by 7", {}, ParityBody});
   registry.Add({"needle", "fails iff a crash of p1 lasts >= 1s", {}, NeedleBody});
+  registry.Add({"knobs", "fails iff knob size >= 37", {}, KnobsBody});
+  registry.Add({"zoo",
+                "with zoo-bug, fails TEST4 when seed % 7 == 0 and size >= 10; TEST5 (noise) "
+                "when seed % 3 == 0",
+                {{"zoo-bug", "planted for the bugzoo tests (should trip TEST4)"},
+                 {"zoo-unnamed", "a defect whose summary names no invariant"}},
+                ZooBody});
   return registry;
 }
 

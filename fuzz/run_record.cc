@@ -32,6 +32,7 @@ Json RunRecord::ToJson() const {
   json.Set("wall_ms", wall_ms);
   json.Set("trace_hash", trace_hash);
   json.Set("fault_plan", fault_plan);
+  json.Set("knobs", knobs);
   json.Set("swarm", swarm);
   json.Set("protocol", protocol);
   json.Set("bugs", Strings(bugs));
@@ -56,6 +57,7 @@ RunRecord RunRecord::FromJson(const Json& json) {
   record.wall_ms = json["wall_ms"].AsInt();
   record.trace_hash = json["trace_hash"].AsString();
   record.fault_plan = json["fault_plan"].AsString();
+  record.knobs = json["knobs"].AsString();
   record.swarm = json["swarm"].AsString();
   record.protocol = json["protocol"].AsString();
   record.bugs = StringsFrom(json["bugs"]);
@@ -84,6 +86,7 @@ RunRecord RecordFor(const scenarios::RunResult& result, const std::string& build
   record.wall_ms = result.wall_ms;
   record.trace_hash = scenarios::HashToHex(result.trace_hash);
   record.fault_plan = result.fault_plan.ToString();
+  record.knobs = scenarios::KnobsToString(result.knobs);
   record.swarm = result.swarm;
   record.protocol = result.options.protocol;
   record.bugs.assign(result.options.bugs.begin(), result.options.bugs.end());

@@ -26,6 +26,7 @@ struct RunRecord {
   int64_t wall_ms = 0;
   std::string trace_hash;
   std::string fault_plan;  // readable form
+  std::string knobs;       // readable form: "clients=2 ops=100000" or "(none)"
   std::string swarm;
   std::string protocol;
   std::vector<std::string> bugs;

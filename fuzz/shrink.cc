@@ -1,9 +1,10 @@
-// Delta debugging over fault plans.
+// Delta debugging over fault plans, and knob lowering, in alternating rounds.
 #include "fuzz/shrink.h"
 
 #include <algorithm>
 
 #include "scenarios/runner.h"
+#include "sim/check.h"
 
 namespace storsim::fuzz {
 namespace {
@@ -15,17 +16,55 @@ class Shrinker {
       : registry_(registry), options_(options), base_(std::move(base)),
         invariant_(std::move(invariant)) {}
 
-  // Runs `plan`; true if it fails with the target invariant (and remembers that run).
-  bool StillFails(const sim::FaultPlan& plan) {
+  // Runs `plan` with the current knobs; true if it fails with the target invariant (and
+  // remembers that run).
+  bool StillFails(const sim::FaultPlan& plan) { return StillFails(plan, knobs_); }
+  bool StillFails(const sim::FaultPlan& plan, const std::map<std::string, int64_t>& knobs) {
     if (runs_ >= options_.runs_max) return false;
     ++runs_;
     scenarios::RunOptions options = base_;
     options.fault_plan = plan;
+    options.knobs = knobs;
     scenarios::RunResult result = scenarios::RunScenario(registry_, options);
     if (result.ok || result.FirstInvariant() != invariant_) return false;
     last_failing_ = std::move(result);
     return true;
   }
+
+  // Step 3: each knob above 1 halved toward 1, then lowered by halving steps down to 1.
+  // Returns true if a knob changed.
+  bool ShrinkKnobs(const sim::FaultPlan& plan, std::vector<std::string>& log) {
+    bool changed = false;
+    const std::vector<std::string> names = [&] {
+      std::vector<std::string> keys;
+      for (const auto& [name, value] : knobs_) keys.push_back(name);
+      return keys;
+    }();
+    for (const std::string& name : names) {
+      // Halving: bounded by the 64 bits of the value.
+      for (int step = 0; step < 64 && knobs_[name] > 1 && runs_ < options_.runs_max; ++step) {
+        if (!TryKnob(plan, name, knobs_[name] / 2, log)) break;
+        changed = true;
+      }
+      // The last halving failed, so the smallest failing value is in (value / 2, value]: lower
+      // by `decrement`, halving the decrement on each refusal, down to single steps.
+      int64_t decrement = (knobs_[name] - knobs_[name] / 2) / 2;
+      for (int step = 0; step < 128 && knobs_[name] > 1 && runs_ < options_.runs_max; ++step) {
+        decrement = std::clamp<int64_t>(decrement, 1, knobs_[name] - 1);
+        if (TryKnob(plan, name, knobs_[name] - decrement, log)) {
+          changed = true;
+        } else if (decrement == 1) {
+          break;
+        } else {
+          decrement /= 2;
+        }
+      }
+    }
+    return changed;
+  }
+
+  const std::map<std::string, int64_t>& knobs() const { return knobs_; }
+  void set_knobs(std::map<std::string, int64_t> knobs) { knobs_ = std::move(knobs); }
 
   sim::FaultPlan RemoveFaults(sim::FaultPlan plan, std::vector<std::string>& log) {
     size_t chunks = 2;
@@ -94,6 +133,7 @@ class Shrinker {
   }
 
   uint32_t runs() const { return runs_; }
+  bool out_of_runs() const { return runs_ >= options_.runs_max; }
   scenarios::RunResult& last_failing() { return last_failing_; }
   void set_last_failing(scenarios::RunResult result) { last_failing_ = std::move(result); }
 
@@ -104,6 +144,18 @@ class Shrinker {
   std::string invariant_;
   uint32_t runs_ = 0;
   scenarios::RunResult last_failing_;
+  std::map<std::string, int64_t> knobs_;  // the accepted knobs so far
+
+  bool TryKnob(const sim::FaultPlan& plan, const std::string& name, int64_t value,
+               std::vector<std::string>& log) {
+    SIM_CHECK(value >= 1 && value < knobs_[name]);
+    std::map<std::string, int64_t> candidate = knobs_;
+    candidate[name] = value;
+    if (!StillFails(plan, candidate)) return false;
+    knobs_ = std::move(candidate);
+    log.push_back("knob " + name + " -> " + std::to_string(value));
+    return true;
+  }
 };
 
 }  // namespace
@@ -126,13 +178,27 @@ absl::StatusOr<ShrinkResult> Shrink(const scenarios::ScenarioRegistry& registry,
   ShrinkResult shrunk;
   shrunk.invariant = original.FirstInvariant();
   shrunk.faults_before = original.fault_plan.faults.size();
+  shrunk.knobs_before = original.knobs;
+  // Every knob the run used is pinned, so that shrinking one knob never changes what another
+  // would have drawn. Knobs the run did not ask for are dropped: a token's knob can be one that
+  // only drew what the token's fault plan now replaces (a storage story's "faults").
+  failing.knobs = original.knobs;
   Shrinker shrinker(registry, options, failing, shrunk.invariant);
   shrinker.set_last_failing(original);
-  sim::FaultPlan plan = shrinker.RemoveFaults(original.fault_plan, shrunk.log);
-  plan = shrinker.Simplify(std::move(plan), shrunk.log);
+  shrinker.set_knobs(original.knobs);
+  sim::FaultPlan plan = original.fault_plan;
+  for (int round = 0; round < kShrinkRoundsMax && !shrinker.out_of_runs(); ++round) {
+    const sim::FaultPlan plan_before = plan;
+    plan = shrinker.RemoveFaults(std::move(plan), shrunk.log);
+    plan = shrinker.Simplify(std::move(plan), shrunk.log);
+    const bool knobs_changed = shrinker.ShrinkKnobs(plan, shrunk.log);
+    if (!knobs_changed && plan == plan_before) break;
+  }
   shrunk.faults_after = plan.faults.size();
+  shrunk.knobs_after = shrinker.knobs();
   shrunk.options = failing;
   shrunk.options.fault_plan = plan;
+  shrunk.options.knobs = shrinker.knobs();
   shrunk.runs = shrinker.runs() + 1;
   shrunk.result = std::move(shrinker.last_failing());
   return shrunk;

@@ -20,10 +20,6 @@
 namespace storsim::fuzz {
 namespace {
 
-bool SampledForDeterminism(const std::string& scenario, uint64_t seed, uint32_t percent) {
-  return sim::Mix64(seed ^ sim::HashBytes(scenario)) % 100 < percent;
-}
-
 RunRecord RunOne(const scenarios::ScenarioRegistry& registry, const SweepOptions& options,
                  const std::string& scenario, uint64_t seed, const SweepHooks& hooks) {
   scenarios::RunOptions run;
@@ -173,6 +169,10 @@ std::string SafeFileName(std::string name) {
 }
 
 }  // namespace
+
+bool SampledForDeterminism(const std::string& scenario, uint64_t seed, uint32_t percent) {
+  return sim::Mix64(seed ^ sim::HashBytes(scenario)) % 100 < percent;
+}
 
 void SweepSummary::Add(const RunRecord& record) {
   ++runs;

@@ -75,6 +75,11 @@ struct SweepHooks {
   std::function<void(const SweepSummary&)> progress;  // optional, called after each run
 };
 
+// Whether the run (scenario, seed) is one of the `percent` in 100 replayed for determinism: a
+// hash of both, so the sequential and the library sweep, every shard and every job pick the same
+// runs.
+bool SampledForDeterminism(const std::string& scenario, uint64_t seed, uint32_t percent);
+
 // Runs the sweep. Failures of the simulated system are results, not errors; an error means the
 // sweep itself could not run (a worker could not be started or died without reporting).
 absl::StatusOr<SweepSummary> RunSweep(const scenarios::ScenarioRegistry& registry,

@@ -245,6 +245,10 @@ std::string RenderSweepReport(const SweepReportInput& input) {
   return Page(input.title, body);
 }
 
+std::string RenderPage(const std::string& title, const std::string& body) {
+  return Page(title, body);
+}
+
 std::string RenderTableReport(const std::string& title, const std::vector<std::string>& header,
                               const std::vector<std::vector<std::string>>& rows) {
   std::string body = "<h1>" + HtmlEscape(title) + "</h1>\n<table><tr>";

@@ -66,4 +66,8 @@ std::string RenderTableReport(const std::string& title, const std::vector<std::s
 
 std::string HtmlEscape(std::string_view text);
 
+// A whole page around `body` (already HTML): the shared style and the render-check script that
+// sets <body data-rendered="ok">. For report pages defined in other files (compare_report.h).
+std::string RenderPage(const std::string& title, const std::string& body);
+
 }  // namespace storsim::reports

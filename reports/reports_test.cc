@@ -7,6 +7,7 @@
 #include <fstream>
 #include <memory>
 
+#include "reports/compare_report.h"
 #include "reports/html.h"
 #include "reports/timeline.h"
 
@@ -101,6 +102,49 @@ TEST(HtmlTest, SweepReportListsFailuresAndMissedMarks) {
   EXPECT_NE(html.find("drain.cancelled"), std::string::npos);
 }
 
+CompareReportInput SampleComparison() {
+  CompareReportInput input;
+  input.title = "leadership protocols";
+  input.seeds = 3;
+  CompareCell step_down;
+  step_down.scenario = "controller-roll";
+  step_down.protocol = "step-down";
+  step_down.runs = 3;
+  step_down.windows = 6;
+  step_down.window_p50_ns = 400'000'000;
+  step_down.window_p99_ns = 900'000'000;
+  step_down.window_max_ns = 900'000'000;
+  step_down.generations = 30;
+  CompareCell naive = step_down;
+  naive.protocol = "naive <unfenced>";
+  naive.failed = 2;
+  naive.failures_by_invariant = {{"S2", 1}, {"L1", 1}};
+  naive.dual_actor_total_ns = 7'500'000'000;
+  naive.dual_actor_max_ns = 5'000'000'000;
+  naive.runs_with_dual_actor = 2;
+  input.cells = {step_down, naive};
+  input.notes = {"windows are server side"};
+  return input;
+}
+
+TEST(HtmlTest, CompareReportHasTheTableAndBars) {
+  const std::string html = RenderCompareReport(SampleComparison());
+  EXPECT_NE(html.find("<table id=\"compare\">"), std::string::npos);
+  EXPECT_NE(html.find("naive &lt;unfenced&gt;"), std::string::npos);
+  EXPECT_EQ(html.find("naive <unfenced>"), std::string::npos);
+  EXPECT_NE(html.find("7.500s"), std::string::npos);
+  // The naive row: S2 1 (bad), other failures 1 (L1).
+  EXPECT_NE(html.find("<td class=\"bad\">1</td><td class=\"ok\">0</td><td class=\"ok\">0</td>"
+                      "<td class=\"bad\">1</td>"),
+            std::string::npos);
+  // Three charts for the one scenario, the longest dual-actor bar at full width.
+  size_t charts = 0;
+  for (size_t at = html.find("<svg"); at != std::string::npos; at = html.find("<svg", at + 1)) ++charts;
+  EXPECT_EQ(charts, 3u);
+  EXPECT_NE(html.find("width=\"360\""), std::string::npos);
+  EXPECT_EQ(FormatSeconds(1'234'567'890), "1.235s");
+}
+
 // Runs a command and returns its standard output.
 std::string Capture(const std::string& command) {
   std::string out;
@@ -123,7 +167,8 @@ TEST(BrowserTest, ReportsRenderInHeadlessChromiumWithoutScriptErrors) {
   const std::vector<std::pair<std::string, std::string>> pages = {
       {"failure.html", RenderFailureReport(SampleReport())},
       {"sweep.html", RenderSweepReport(sweep)},
-      {"table.html", RenderTableReport("protocols", {"protocol", "p99"}, {{"step-down", "1.2s"}})}};
+      {"table.html", RenderTableReport("protocols", {"protocol", "p99"}, {{"step-down", "1.2s"}})},
+      {"compare.html", RenderCompareReport(SampleComparison())}};
   for (const auto& [name, html] : pages) {
     std::ofstream(dir + "/" + name) << html;
     const std::string dom = Capture(

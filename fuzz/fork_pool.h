@@ -1,0 +1,28 @@
+// A pool of forked worker processes for independent, deterministic tasks (the bug-zoo sweeps and
+// shrinks): tasks 0..count-1 are dealt round-robin to `jobs` workers (task t goes to worker
+// t % jobs), each worker runs its tasks in order and writes each result as one JSON line on a
+// pipe, and the parent hands every result to a callback as it arrives. Processes, not threads:
+// the simulator is single-threaded by design and a crashing run cannot take the parent down.
+//
+// The sweep library (sweep.h) keeps its own worker loop because it splits one index space by
+// shard and job; this pool is for lists of unrelated tasks.
+#pragma once
+
+#include <cstddef>
+#include <functional>
+
+#include "absl/status/status.h"
+#include "fuzz/json.h"
+
+namespace storsim::fuzz {
+
+inline constexpr int kForkPoolJobsMax = 256;
+
+// Runs every task. With jobs <= 1 the tasks run in this process, in order. A task that throws
+// is reported to `on_result` as {"error": what} (the pool carries on). Errors: Internal when a
+// worker cannot be started, writes a line that is not JSON, or dies before reporting all its
+// tasks (the results that did arrive were delivered). Precondition: jobs <= kForkPoolJobsMax.
+absl::Status RunForked(int jobs, size_t count, const std::function<Json(size_t task)>& task,
+                       const std::function<void(size_t task, Json result)>& on_result);
+
+}  // namespace storsim::fuzz
