@@ -18,6 +18,7 @@ Cluster::Cluster(sim::Simulation& simulation, ClusterOptions options)
 Cluster::~Cluster() {
   // Every process main and fiber refers to components owned here: take the processes down
   // (their stacks unwind now, while the components still exist) before the components go.
+  if (!kill_processes_on_destroy_) return;
   for (size_t id = 0; id < simulation_.process_count(); ++id) {
     simulation_.process(static_cast<sim::ProcessId>(id)).Kill();
   }

@@ -64,6 +64,11 @@ class Cluster {
   Cluster(sim::Simulation& simulation, ClusterOptions options);
   ~Cluster();
   Cluster(const Cluster&) = delete;
+  // By default the destructor kills every process first, so fibers unwind while the components
+  // they point at still exist. An owner that guarantees the simulation is destroyed before the
+  // cluster (a scenario run: its kept state outlives its simulation) turns this off, since the
+  // simulation is gone by then and must not be touched.
+  void set_kill_processes_on_destroy(bool kill) { kill_processes_on_destroy_ = kill; }
   Cluster& operator=(const Cluster&) = delete;
 
   // Starts the database, storage, safekeeper, control plane, pageservers, the controller
@@ -121,6 +126,7 @@ class Cluster {
   std::set<std::string> TenantsGroundTruth() const;
 
  private:
+  bool kill_processes_on_destroy_ = true;
   void AddProcesses();
   const persistence::ControllerTables* CommittedTables() const;
   std::unique_ptr<persistence::Persistence> MakePersistence(sim::Env& env);

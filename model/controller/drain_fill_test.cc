@@ -2,6 +2,8 @@
 // have secondaries and ends in PauseForRestart, cancel ends in Active, fill moves shards back.
 #include <gtest/gtest.h>
 
+#include <optional>
+
 #include "model/controller/controller_test_util.h"
 #include "model/controller/events.h"
 
@@ -126,6 +128,36 @@ TEST_F(DrainFillTest, FillAfterRestartMovesShardsBack) {
   EXPECT_EQ(Policy(1), NodeSchedulingPolicy::kActive);
   EXPECT_GT(AttachedOn(1), before);
   EXPECT_EQ(harness_.EventsOf(events::kOperation).back().Str("result"), "done");
+}
+
+// L4 race: two drains of different nodes arrive together. Both pass the "no operation" check
+// before either's DB write completes; the loser must not leave its node Draining with no drain
+// running (it is refused 412 before writing anything).
+TEST_F(DrainFillTest, ConcurrentDrainsLeaveNoOrphanDraining) {
+  std::optional<api::Http> first;
+  std::optional<api::Http> second;
+  const sim::ProcessId controller = controller_->process->id();
+  harness_.Async([&, controller](sim::Env& env) {
+    auto reply = env.rpc().Call(controller, api::kNodeDrain, api::NodeRequest{1}, Duration::Seconds(60));
+    first = reply.ok() ? reply->status : api::Http::kInternalError;
+  });
+  harness_.Async([&, controller](sim::Env& env) {
+    auto reply = env.rpc().Call(controller, api::kNodeDrain, api::NodeRequest{2}, Duration::Seconds(60));
+    second = reply.ok() ? reply->status : api::Http::kInternalError;
+  });
+  ASSERT_TRUE(harness_.RunUntil([&] { return first && second; }, Duration::Seconds(60)));
+  // Exactly one is accepted, the other refused with 412 (one operation at a time).
+  EXPECT_EQ((*first == api::Http::kAccepted) + (*second == api::Http::kAccepted), 1);
+  EXPECT_EQ((*first == api::Http::kPreconditionFailed) + (*second == api::Http::kPreconditionFailed), 1);
+  const api::NodeId loser = *first == api::Http::kAccepted ? 2 : 1;
+  EXPECT_EQ(Policy(loser), NodeSchedulingPolicy::kActive);
+  EXPECT_EQ(harness_.tables().nodes().at(loser).scheduling_policy, NodeSchedulingPolicy::kActive);
+  ASSERT_TRUE(harness_.RunUntil([&] { return !controller_->controller->Snapshot().operation; },
+                                Duration::Seconds(120)));
+  // Once the drain ends no node is Draining (a Draining node with no drain is the L4 defect).
+  for (const auto& [id, node] : controller_->controller->Snapshot().nodes) {
+    EXPECT_NE(node.policy, NodeSchedulingPolicy::kDraining) << "node " << id;
+  }
 }
 
 }  // namespace

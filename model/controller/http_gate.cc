@@ -2,7 +2,7 @@
 // sim RPC behind upstream's gating. A Candidate answers 503 except the probes; a SteppedDown
 // instance forwards everything except step_down and the probes to the leader named by the DB row
 // (503 when there is no row or the row names itself, 500 on a proxy transport error, 40 s
-// timeout); a Leader serves, and tenant-mutating handlers first wait <= 30 s for
+// timeout); a lease-protocol candidate forwards the same way to the lease holder; a Leader serves, and tenant-mutating handlers first wait <= 30 s for
 // startup_complete (else 408).
 #include <functional>
 #include <string>
@@ -26,15 +26,29 @@ api::StatusResponse Service::HandleProbe(const api::ProbeRequest& request) {
     case api::Probe::kStatus:
       return {api::Http::kOk};
     case api::Probe::kReady:
-      // Ready also for a SteppedDown instance (upstream).
-      return {startup_complete_ ? api::Http::kOk : api::Http::kServiceUnavailable};
+      // Ready also for a SteppedDown instance (upstream), and for a lease follower.
+      return {startup_complete_ || FollowingValidLease() ? api::Http::kOk
+                                                         : api::Http::kServiceUnavailable};
     case api::Probe::kLive: {
+      if (FollowingValidLease()) return {api::Http::kOk};
       const bool leader_ok = status_ == LeadershipStatus::kLeader ||
                              context_.Defect(kDefectLiveIgnoresLeadership);
       return {startup_complete_ && leader_ok ? api::Http::kOk : api::Http::kServiceUnavailable};
     }
   }
   return {api::Http::kBadRequest};
+}
+
+bool Service::LeaseProtocol() const {
+  return context_.options().protocol == LeadershipProtocol::kLease ||
+         context_.options().protocol == LeadershipProtocol::kLeaseFenced;
+}
+
+bool Service::FollowingValidLease() {
+  if (!LeaseProtocol() || status_ != LeadershipStatus::kCandidate || !lease_seen_) return false;
+  if (lease_seen_->holder.empty() || lease_seen_->holder == context_.address()) return false;
+  return context_.env().Now() - lease_seen_at_ <
+         sim::Duration::Nanos(lease_seen_->lease_duration_ns);
 }
 
 template <typename Req, typename Resp>
@@ -75,6 +89,12 @@ void Service::Serve(sim::RpcMethod<Req, Resp> method, GateKind kind,
       method, std::function<Resp(const Req&, const sim::CallContext&)>(
                   [this, method, kind, handler](const Req& request, const sim::CallContext&) {
                     if (kind == GateKind::kProbe) return (this->*handler)(request);
+                    // A lease candidate forwards to the lease holder (503 while there is none
+                    // or the holder is itself); it never serves the peer step-down API.
+                    if (status_ == LeadershipStatus::kCandidate && LeaseProtocol() &&
+                        kind != GateKind::kStepDown) {
+                      return Forward(method, request);
+                    }
                     if (status_ == LeadershipStatus::kCandidate) {
                       context_.Emit(events::kHttp503, {TraceField::Str("method", method.name),
                                                        TraceField::Str("reason", "candidate")});

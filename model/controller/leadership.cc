@@ -190,7 +190,8 @@ bool Service::AcquireLease() {
         return true;
       }
     }
-    context_.env().Sleep(timings.lease_retry_period);
+    context_.env().Sleep(FollowingValidLease() ? timings.lease_follower_poll
+                                               : timings.lease_retry_period);
   }
   return false;
 }
@@ -237,6 +238,10 @@ void Service::ReleaseLease() {
                                  TraceField::Str("holder", context_.address()),
                                  TraceField::Int("term", static_cast<int64_t>(record.term)),
                                  TraceField::Str("result", ok ? "ok" : "conflict")});
+  // Released: no longer the leader. Requests still reaching this stopping instance are forwarded
+  // to the next holder (503 until a follower acquires the lease at its next poll), and the renew
+  // loop ends.
+  if (ok) SetStatus(LeadershipStatus::kSteppedDown, "lease_released");
 }
 
 }  // namespace storsim::controller

@@ -280,5 +280,35 @@ TEST_F(LeadershipTest, LeaseTakenAfterLocalExpiryAndHolderStepsDownOnResume) {
   for (const sim::TraceEvent& event : b_sends) EXPECT_EQ(event.Int("term"), 2);
 }
 
+TEST_F(LeadershipTest, LeaseFollowerIsReadyForwardsAndTakesOverOnGracefulStop) {
+  // A RollingUpdate under the lease protocol: the new pod must be Ready while the old one holds
+  // the lease (else Kubernetes never stops the old pod), and take over soon after the old pod's
+  // SIGTERM releases the lease.
+  ASSERT_TRUE(harness_.tables().InsertTenantShards({ShardRow("t1", 1, 1)}).ok());
+  ControllerOptions options;
+  options.protocol = LeadershipProtocol::kLease;
+  ControllerInstance& a = harness_.AddController("ctl-a", options);
+  a.process->Start();
+  ASSERT_TRUE(harness_.RunUntil([&] { return StartedUp(a); }, Duration::Seconds(30)));
+  ControllerInstance& b = harness_.AddController("ctl-b", options);
+  b.process->Start();
+  harness_.simulation().RunFor(Duration::Seconds(5));
+  EXPECT_EQ(b.controller->Snapshot().status, LeadershipStatus::kCandidate);
+  EXPECT_EQ(Probe(harness_, b.process, api::Probe::kReady), api::Http::kOk);
+  EXPECT_EQ(Probe(harness_, b.process, api::Probe::kLive), api::Http::kOk);
+  auto status = harness_.Call(b.process->id(), api::kNodeStatus, api::NodeRequest{1});
+  ASSERT_TRUE(status.ok());
+  EXPECT_EQ(status->status, api::Http::kOk);  // forwarded to the holder
+  EXPECT_FALSE(harness_.EventsOf(events::kForward, b.process->id()).empty());
+  // Graceful stop: the holder releases, the follower acquires at its next poll.
+  a.process->Stop(Duration::Seconds(30));
+  const sim::Instant stopped = harness_.simulation().Now();
+  ASSERT_TRUE(harness_.RunUntil([&] { return StartedUp(b); }, Duration::Seconds(5)));
+  EXPECT_LE(harness_.simulation().Now() - stopped, Duration::Seconds(1));
+  EXPECT_EQ(harness_.lease().Get().holder, "ctl-b");
+  EXPECT_NE(a.controller->Snapshot().status, LeadershipStatus::kLeader);
+  ASSERT_TRUE(harness_.RunUntil([&] { return !a.process->up(); }, Duration::Seconds(35)));
+}
+
 }  // namespace
 }  // namespace storsim::controller::testing

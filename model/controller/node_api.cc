@@ -22,6 +22,13 @@ absl::Status Service::SetNodePolicy(NodeId node_id, NodeSchedulingPolicy policy,
   return absl::OkStatus();
 }
 
+void Service::ReleaseOperationSlot(OperationKind kind, NodeId node) {
+  // Only our own reservation: nothing else can have replaced it while the DB write ran, because
+  // every entry point refuses while operation_ is set.
+  SIM_CHECK(operation_ && operation_->kind == kind && operation_->node == node);
+  operation_.reset();
+}
+
 api::StatusResponse Service::HandleNodeRegister(const api::NodeRegisterRequest& request) {
   auto existing = nodes_.find(request.node_id);
   if (existing != nodes_.end()) {
@@ -91,11 +98,17 @@ api::StatusResponse Service::HandleDrain(const api::NodeRequest& request) {
   if (!other_schedulable) return {api::Http::kPreconditionFailed};
   if (node->second.policy == NodeSchedulingPolicy::kDraining) return {api::Http::kConflict};
   if (node->second.policy != NodeSchedulingPolicy::kActive) return {api::Http::kPreconditionFailed};
-  absl::Status status = SetNodePolicy(request.node_id, NodeSchedulingPolicy::kDraining, "drain");
-  if (!status.ok()) return {api::Http::kInternalError};
-  if (operation_) return {api::Http::kPreconditionFailed};  // raced during the DB write
+  // Reserve the operation slot before the DB write (it yields): a concurrent request now sees
+  // the operation and answers 412 without touching the DB, so no node is left in the new policy
+  // with no task running (L4).
   CancelToken cancel(context_.env().scheduler());
   operation_ = Operation{OperationKind::kDrain, request.node_id, cancel};
+  absl::Status status = SetNodePolicy(request.node_id, NodeSchedulingPolicy::kDraining, "drain");
+  if (!status.ok()) {
+    ReleaseOperationSlot(OperationKind::kDrain, request.node_id);
+    return {api::Http::kInternalError};
+  }
+  operation_->started = true;
   context_.Emit(events::kOperation, {TraceField::Str("op", "drain"),
                                      TraceField::Int("node", request.node_id),
                                      TraceField::Str("phase", "start"), TraceField::Str("result", ""),
@@ -113,11 +126,17 @@ api::StatusResponse Service::HandleFill(const api::NodeRequest& request) {
   if (nodes_.size() < 2) return {api::Http::kPreconditionFailed};
   if (node->second.policy == NodeSchedulingPolicy::kFilling) return {api::Http::kConflict};
   if (node->second.policy != NodeSchedulingPolicy::kActive) return {api::Http::kPreconditionFailed};
-  absl::Status status = SetNodePolicy(request.node_id, NodeSchedulingPolicy::kFilling, "fill");
-  if (!status.ok()) return {api::Http::kInternalError};
-  if (operation_) return {api::Http::kPreconditionFailed};
+  // Reserve the operation slot before the DB write (it yields): a concurrent request now sees
+  // the operation and answers 412 without touching the DB, so no node is left in the new policy
+  // with no task running (L4).
   CancelToken cancel(context_.env().scheduler());
   operation_ = Operation{OperationKind::kFill, request.node_id, cancel};
+  absl::Status status = SetNodePolicy(request.node_id, NodeSchedulingPolicy::kFilling, "fill");
+  if (!status.ok()) {
+    ReleaseOperationSlot(OperationKind::kFill, request.node_id);
+    return {api::Http::kInternalError};
+  }
+  operation_->started = true;
   context_.Emit(events::kOperation, {TraceField::Str("op", "fill"),
                                      TraceField::Int("node", request.node_id),
                                      TraceField::Str("phase", "start"), TraceField::Str("result", ""),
@@ -131,7 +150,8 @@ api::StatusResponse Service::HandleCancel(const api::NodeRequest& request, Opera
   auto node = nodes_.find(request.node_id);
   if (node == nodes_.end()) return {api::Http::kNotFound};
   if (!node->second.available()) return {api::Http::kServiceUnavailable};
-  if (!operation_ || operation_->kind != kind || operation_->node != request.node_id) {
+  if (!operation_ || !operation_->started || operation_->kind != kind ||
+      operation_->node != request.node_id) {
     return {api::Http::kPreconditionFailed};
   }
   // Asynchronous: the loop notices at its next batch boundary.
@@ -152,11 +172,17 @@ api::StatusResponse Service::HandleNodeDelete(const api::NodeRequest& request) {
       node->second.policy != NodeSchedulingPolicy::kPause) {
     return {api::Http::kPreconditionFailed};
   }
-  absl::Status status = SetNodePolicy(request.node_id, NodeSchedulingPolicy::kDeleting, "delete");
-  if (!status.ok()) return {api::Http::kInternalError};
-  if (operation_) return {api::Http::kPreconditionFailed};
+  // Reserve the operation slot before the DB write (it yields): a concurrent request now sees
+  // the operation and answers 412 without touching the DB, so no node is left in the new policy
+  // with no task running (L4).
   CancelToken cancel(context_.env().scheduler());
   operation_ = Operation{OperationKind::kDelete, request.node_id, cancel};
+  absl::Status status = SetNodePolicy(request.node_id, NodeSchedulingPolicy::kDeleting, "delete");
+  if (!status.ok()) {
+    ReleaseOperationSlot(OperationKind::kDelete, request.node_id);
+    return {api::Http::kInternalError};
+  }
+  operation_->started = true;
   context_.Emit(events::kOperation, {TraceField::Str("op", "delete"),
                                      TraceField::Int("node", request.node_id),
                                      TraceField::Str("phase", "start"), TraceField::Str("result", ""),

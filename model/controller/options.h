@@ -108,6 +108,10 @@ struct ControllerTimings {
   sim::Duration lease_renew_interval = sim::Duration::Seconds(2);
   sim::Duration lease_renew_deadline = sim::Duration::Seconds(10);
   sim::Duration lease_retry_period = sim::Duration::Seconds(2);
+  // A ready follower (another instance holds a valid lease) re-reads the lease this often, like
+  // a watch on the Lease object: a holder's release on SIGTERM is then seen within this period,
+  // which bounds the 503 window of a graceful roll (L3).
+  sim::Duration lease_follower_poll = sim::Duration::Millis(200);
   // Shutdown: HTTP servers get 5 s to drain.
   sim::Duration shutdown_drain = sim::Duration::Seconds(5);
 };

@@ -56,6 +56,9 @@ class Service {
     OperationKind kind;
     NodeId node;
     CancelToken cancel;
+    // False while the handler's DB write runs (the slot is reserved, no task yet): a cancel
+    // then answers 412, as upstream does before the operation is registered.
+    bool started = false;
   };
 
   // --- service.cc: start-up (§3.2) ---
@@ -93,6 +96,13 @@ class Service {
   template <typename Req, typename Resp>
   Resp Forward(sim::RpcMethod<Req, Resp> method, const Req& request);
   api::StatusResponse HandleProbe(const api::ProbeRequest& request);
+  // Lease protocols only: a candidate whose last look at the lease (AcquireLease polls it every
+  // retry period) saw another instance hold it, unexpired on the local clock. Such a follower is
+  // Ready and Live, and forwards requests to the holder, as client-go leader-election
+  // deployments do; otherwise a RollingUpdate deadlocks (the holder is stopped only once the new
+  // pod is ready, and the new pod only leads once the holder is stopped).
+  bool FollowingValidLease();
+  bool LeaseProtocol() const;
   bool WaitForStartup();
 
   // --- heartbeat.cc (§6.6) ---
@@ -158,6 +168,8 @@ class Service {
   bool AwaitWaiters(std::vector<std::pair<TenantShardId, uint64_t>>& waiters, size_t keep_at_most,
                     const CancelToken& cancel, bool finishing);
   void EndOperation(OperationKind kind, NodeId node, const char* result, const std::string& error);
+  // Frees the slot a drain/fill/delete handler reserved before its DB write, when the write fails.
+  void ReleaseOperationSlot(OperationKind kind, NodeId node);
 
   // State.
   Context context_;

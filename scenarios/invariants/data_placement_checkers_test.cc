@@ -68,6 +68,25 @@ TEST(AttachBeforeDetachCheckerTest, OriginDemotedBeforeNotificationIsAViolation)
   EXPECT_EQ(collector.violations[0].invariant, "S12");
 }
 
+TEST(AttachBeforeDetachCheckerTest, DemotingTheDestinationOfAnAbandonedMigrationIsLegal) {
+  Collector collector;
+  AttachBeforeDetachChecker checker(collector.sink());
+  Feed(checker, {
+      Event(1, 1, "ctl.intent", {{"shard", "t1"}, {"attached", 1}}),
+      Event(2, 5, "ps.location_config", {{"node", 1}, {"shard", "t1"}, {"mode", "AttachedSingle"}, {"gen", 1}, {"status", 200}}),
+      Event(3, 8, "cplane.notify_answered", {{"tenant", "t1"}, {"shards", "0@1"}, {"outcome", "applied"}}),
+      // Migration to node 2 starts, then is cancelled before any notification names node 2.
+      Event(4, 5, "ps.location_config", {{"node", 1}, {"shard", "t1"}, {"mode", "AttachedStale"}, {"gen", 1}, {"status", 200}}),
+      Event(5, 6, "ps.location_config", {{"node", 2}, {"shard", "t1"}, {"mode", "AttachedMulti"}, {"gen", 2}, {"status", 200}}),
+      Event(6, 6, "ps.location_config", {{"node", 2}, {"shard", "t1"}, {"mode", "Secondary"}, {"gen", 0}, {"status", 200}}),
+  });
+  EXPECT_TRUE(collector.violations.empty()) << collector.Describe();
+  // The origin, which the compute still reads from, may not follow it.
+  checker.OnEvent(Event(7, 5, "ps.location_config", {{"node", 1}, {"shard", "t1"}, {"mode", "Secondary"}, {"gen", 0}, {"status", 200}}));
+  ASSERT_EQ(collector.violations.size(), 1u);
+  EXPECT_EQ(collector.violations[0].invariant, "S12");
+}
+
 TEST(AttachBeforeDetachCheckerTest, AnAttachmentFromReAttachCountsAsTheNewerOne) {
   Collector collector;
   AttachBeforeDetachChecker checker(collector.sink());

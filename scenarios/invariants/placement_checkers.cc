@@ -44,6 +44,15 @@ void AttachBeforeDetachChecker::OnEvent(const sim::TraceEvent& event) {
     for (const auto& [number, node] : ParsePlacement(event.Str("shards"))) {
       applied[static_cast<int>(number)] = node;
     }
+    // Every attached slot the placement names is now an origin (a compute may read from it).
+    for (auto& [shard, nodes] : slots_) {
+      const ShardParts parts = ParseShard(shard);
+      if (parts.tenant != event.Str("tenant")) continue;
+      auto named = applied.find(parts.shard_number);
+      if (named == applied.end()) continue;
+      auto slot = nodes.find(named->second);
+      if (slot != nodes.end() && IsAttachedMode(slot->second.mode)) slot->second.was_applied = true;
+    }
     return;
   }
   if (event.kind == "ps.start") {
@@ -53,8 +62,13 @@ void AttachBeforeDetachChecker::OnEvent(const sim::TraceEvent& event) {
   }
   if (event.kind == "ps.attach") {
     // An attachment that did not come from location_config (re-attach at start-up) counts too.
-    slots_[std::string(event.Str("shard"))][event.Int("node")] =
-        Slot{std::string(event.Str("mode")), event.Int("gen")};
+    const std::string shard(event.Str("shard"));
+    const ShardParts parts = ParseShard(shard);
+    const auto& applied = applied_[parts.tenant];
+    auto named = applied.find(parts.shard_number);
+    slots_[shard][event.Int("node")] =
+        Slot{std::string(event.Str("mode")), event.Int("gen"),
+             named != applied.end() && named->second == event.Int("node")};
     return;
   }
   if (event.kind != "ps.location_config" || event.Int("status") != 200) return;
@@ -64,11 +78,17 @@ void AttachBeforeDetachChecker::OnEvent(const sim::TraceEvent& event) {
   const std::string mode(event.Str("mode"));
   auto it = nodes.find(node);
   const bool was_attached = it != nodes.end() && IsAttachedMode(it->second.mode);
-  if (was_attached && !IsAttachedMode(mode) && unplaced_.count(shard) == 0) {
+  const ShardParts parts = ParseShard(shard);
+  const auto& applied = applied_[parts.tenant];
+  auto applied_node = applied.find(parts.shard_number);
+  const bool applied_here = applied_node != applied.end() && applied_node->second == node;
+  // The origin is a slot the computes were told to use. Before the control plane applied any
+  // placement of the tenant, every attached slot may be it; after, a slot that was never the
+  // applied placement while attached (e.g. the AttachedMulti destination of an abandoned
+  // migration) was never read by a compute and may be demoted freely.
+  const bool is_origin = applied.empty() || applied_here || (was_attached && it->second.was_applied);
+  if (was_attached && !IsAttachedMode(mode) && unplaced_.count(shard) == 0 && is_origin) {
     const int64_t origin_generation = it->second.generation;
-    const ShardParts parts = ParseShard(shard);
-    const auto& applied = applied_[parts.tenant];
-    auto applied_node = applied.find(parts.shard_number);
     bool covered = false;
     for (const auto& [other, slot] : nodes) {
       if (other == node || !IsAttachedMode(slot.mode) || slot.generation <= origin_generation) {
@@ -83,7 +103,8 @@ void AttachBeforeDetachChecker::OnEvent(const sim::TraceEvent& event) {
                  " before another node was attached with a newer generation and notified");
     }
   }
-  nodes[node] = Slot{mode, event.Int("gen")};
+  const bool keeps_applied = was_attached && IsAttachedMode(mode) && it->second.was_applied;
+  nodes[node] = Slot{mode, event.Int("gen"), keeps_applied || applied_here};
 }
 
 // ---- S14 ----

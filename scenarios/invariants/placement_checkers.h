@@ -1,9 +1,13 @@
 // Placement invariants (SPEC.md §10 S12, S14).
 //
-// S12  AttachBeforeDetachChecker: a location leaves attached modes (to Secondary or Detached) only
-//      while another node holds the shard attached with a newer generation and the control plane
-//      has applied a placement naming that other node — unless the controller's intent no longer
-//      attaches the shard anywhere (tenant detached or deleted).
+// S12  AttachBeforeDetachChecker: an origin of a shard leaves attached modes (to Secondary or
+//      Detached) only while another node holds the shard attached with a newer generation and the
+//      control plane has applied a placement naming that other node — unless the controller's
+//      intent no longer attaches the shard anywhere (tenant detached or deleted). An origin is an
+//      attached slot that the control plane's applied placement (cplane.notify_answered
+//      outcome=applied) named at some point while it was attached, or any attached slot before
+//      the tenant's first applied placement. A slot that never was (the AttachedMulti destination
+//      of an abandoned migration, which no compute was pointed at) may be demoted freely.
 // S14  NotificationOrderChecker: each controller instance sends notify-attach for a tenant one at
 //      a time; and the placement the control plane last applied never goes back to an older
 //      attachment of a shard (older = lower generation) after a newer one was applied.
@@ -33,6 +37,7 @@ class AttachBeforeDetachChecker : public Checker {
   struct Slot {
     std::string mode;
     int64_t generation = 0;
+    bool was_applied = false;  // named by an applied placement while attached (an origin)
   };
   std::map<std::string, std::map<int64_t, Slot>> slots_;  // shard -> node -> slot
   std::map<std::string, std::map<int, int64_t>> applied_;  // tenant -> shard number -> node

@@ -30,6 +30,28 @@ std::optional<int64_t> KeyGeneration(std::string_view key) {
   return std::stoll(std::string(digits), nullptr, 16);
 }
 
+void FencedAttachments::Observe(const sim::TraceEvent& event) {
+  int64_t generation = -1;
+  if (event.kind == "ctl.generation") {
+    generation = event.Int("generation", -1);
+  } else if (event.kind == "ps.attach") {
+    generation = event.Int("gen", -1);
+  } else {
+    return;
+  }
+  if (generation < 0) return;
+  int64_t& seen = seen_.try_emplace(std::string(event.Str("shard")), generation).first->second;
+  seen = std::max(seen, generation);
+}
+
+std::optional<int64_t> FencedAttachments::Committed(const std::string& shard) const {
+  std::optional<int64_t> committed;
+  if (db_.shard_generation) committed = db_.shard_generation(shard);
+  auto it = seen_.find(shard);
+  if (it != seen_.end() && (!committed || it->second > *committed)) committed = it->second;
+  return committed;
+}
+
 // ---- S6 ----
 
 void NoOverwriteChecker::OnEvent(const sim::TraceEvent& event) {
@@ -58,7 +80,14 @@ void NoOverwriteChecker::OnEvent(const sim::TraceEvent& event) {
 // ---- S8 ----
 
 void LayerPresenceChecker::OnEvent(const sim::TraceEvent& event) {
+  fenced_.Observe(event);
   if (event.kind != "ps.layer_missing") return;
+  // A fenced-out attachment loads an index no current or future attachment would load: the
+  // deletions that removed its layers were validated by a newer generation.
+  if (fenced_.IsFenced(std::string(event.Str("shard")), event.Int("gen"))) {
+    ++fenced_ignored_;
+    return;
+  }
   Report("S8", event.at, "node " + std::to_string(event.Int("node")) + " attached " +
                              std::string(event.Str("shard")) + " at generation " +
                              std::to_string(event.Int("gen")) + " loaded an index that references " +
@@ -68,6 +97,7 @@ void LayerPresenceChecker::OnEvent(const sim::TraceEvent& event) {
 // ---- S10 ----
 
 void WalRetentionChecker::OnEvent(const sim::TraceEvent& event) {
+  fenced_.Observe(event);
   if (event.kind == "ps.index_upload") {
     const std::string shard(event.Str("shard"));
     const int64_t generation = event.Int("gen");
@@ -97,6 +127,12 @@ void WalRetentionChecker::OnEvent(const sim::TraceEvent& event) {
     return;
   }
   if (event.kind == "ps.wal_gap") {
+    // Only the index a future attachment would load bounds trimming; a fenced-out attachment
+    // resumes from an older index that no future attachment will load.
+    if (fenced_.IsFenced(std::string(event.Str("shard")), event.Int("gen", -1))) {
+      ++fenced_ignored_;
+      return;
+    }
     Report("S10", event.at, "node " + std::to_string(event.Int("node")) + " attached " +
                                 std::string(event.Str("shard")) + " needs WAL from " +
                                 std::to_string(event.Int("from_lsn")) +

@@ -3,12 +3,16 @@
 // S6   NoOverwriteChecker: every generation-suffixed key a pageserver attachment PUTs carries that
 //      attachment's generation, and no such key is PUT by two different (node, incarnation)
 //      attachments. (Keys without a generation, like heatmaps, are overwritten by design.)
-// S8   LayerPresenceChecker: no index that an attachment loads references a missing object (the
-//      scrubber's "healthy" check, observed when attachments load and download).
+// S8   LayerPresenceChecker: no index that a current or future attachment loads references a
+//      missing object (the scrubber's "healthy" check, observed when attachments load and
+//      download). An attachment whose generation is below the shard's committed generation at
+//      that instant is fenced out (neither current nor future): what it finds missing is not a
+//      violation.
 // S10  WalRetentionChecker: a remote_consistent_lsn reaches the safekeeper only after it was
 //      validated; the safekeeper never trims WAL that the newest index of some shard of the
 //      tenant does not cover (a future attachment resumes from that index's disk_consistent_lsn);
-//      no attachment ever finds the WAL it needs trimmed.
+//      no attachment that is not fenced out (generation >= the shard's committed generation at
+//      that instant) ever finds the WAL it needs trimmed.
 // S13  DeletionBlockingChecker: no remote deletion is executed by a location in AttachedMulti or
 //      AttachedStale.
 #pragma once
@@ -28,6 +32,26 @@ ShardParts ParseShard(std::string_view shard);
 // The generation suffix of a remote key ("...-0000000a" -> 10), or nullopt.
 std::optional<int64_t> KeyGeneration(std::string_view key);
 
+// Whether an attachment is fenced out: its generation is below the shard's committed generation.
+// The committed generation is read from the database view when there is one; the trace gives a
+// lower bound either way (every generation handed out, ctl.generation, or attached, ps.attach, was
+// committed first), so the larger of the two is used.
+class FencedAttachments {
+ public:
+  explicit FencedAttachments(DbView db) : db_(std::move(db)) {}
+  void Observe(const sim::TraceEvent& event);
+  // The committed generation of `shard` as far as known, or nullopt.
+  std::optional<int64_t> Committed(const std::string& shard) const;
+  bool IsFenced(const std::string& shard, int64_t generation) const {
+    const std::optional<int64_t> committed = Committed(shard);
+    return generation >= 0 && committed && generation < *committed;  // -1: unknown, not fenced
+  }
+
+ private:
+  DbView db_;
+  std::map<std::string, int64_t> seen_;  // shard -> highest generation the trace revealed
+};
+
 class NoOverwriteChecker : public Checker {
  public:
   explicit NoOverwriteChecker(ViolationSink sink) : Checker("S6", std::move(sink)) {}
@@ -39,16 +63,30 @@ class NoOverwriteChecker : public Checker {
 
 class LayerPresenceChecker : public Checker {
  public:
-  explicit LayerPresenceChecker(ViolationSink sink) : Checker("S8", std::move(sink)) {}
+  explicit LayerPresenceChecker(ViolationSink sink, DbView db = {})
+      : Checker("S8", std::move(sink)), fenced_(std::move(db)) {}
   void OnEvent(const sim::TraceEvent& event) override;
+  std::map<std::string, int64_t> Metrics() const override {
+    return {{"s8_fenced_ignored", fenced_ignored_}};
+  }
+
+ private:
+  FencedAttachments fenced_;
+  int64_t fenced_ignored_ = 0;
 };
 
 class WalRetentionChecker : public Checker {
  public:
-  explicit WalRetentionChecker(ViolationSink sink) : Checker("S10", std::move(sink)) {}
+  explicit WalRetentionChecker(ViolationSink sink, DbView db = {})
+      : Checker("S10", std::move(sink)), fenced_(std::move(db)) {}
   void OnEvent(const sim::TraceEvent& event) override;
+  std::map<std::string, int64_t> Metrics() const override {
+    return {{"s10_fenced_gaps_ignored", fenced_ignored_}};
+  }
 
  private:
+  FencedAttachments fenced_;
+  int64_t fenced_ignored_ = 0;
   struct Index {
     int64_t generation = -1;
     int64_t disk_consistent_lsn = 0;

@@ -47,6 +47,51 @@ TEST(LayerPresenceCheckerTest, AMissingLayerIsAViolation) {
   EXPECT_EQ(collector.violations.size(), 1u);
 }
 
+// A database view whose committed generation of every shard is `generation`.
+DbView CommittedAt(const int64_t* generation) {
+  DbView db;
+  db.shard_generation = [generation](const std::string&) -> std::optional<int64_t> {
+    return *generation;
+  };
+  return db;
+}
+
+TEST(LayerPresenceCheckerTest, AFencedOutAttachmentFindingALayerMissingIsLegal) {
+  Collector collector;
+  int64_t committed = 4;
+  LayerPresenceChecker checker(collector.sink(), CommittedAt(&committed));
+  // Generation 3 woke up after generation 4 was committed (and deleted what 3's index names).
+  checker.OnEvent(Event(1, 3, "ps.layer_missing", {{"node", 1}, {"shard", "t1"}, {"gen", 3}, {"key", "layer-00000002"}}));
+  EXPECT_TRUE(collector.violations.empty()) << collector.Describe();
+  // The current generation finding a layer missing is still a violation.
+  checker.OnEvent(Event(2, 3, "ps.layer_missing", {{"node", 2}, {"shard", "t1"}, {"gen", 4}, {"key", "layer-00000002"}}));
+  EXPECT_EQ(collector.violations.size(), 1u);
+  // Without a database view the trace's handed-out generations fence too.
+  LayerPresenceChecker trace_only(collector.sink());
+  Feed(trace_only, {
+      Event(3, 1, "ctl.generation", {{"shard", "t1"}, {"generation", 6}, {"node", 2}}),
+      Event(4, 3, "ps.layer_missing", {{"node", 1}, {"shard", "t1"}, {"gen", 5}, {"key", "layer-00000005"}}),
+  });
+  EXPECT_EQ(collector.violations.size(), 1u) << collector.Describe();
+  trace_only.OnEvent(Event(5, 3, "ps.layer_missing", {{"node", 2}, {"shard", "t1"}, {"gen", 6}, {"key", "layer-00000005"}}));
+  EXPECT_EQ(collector.violations.size(), 2u);
+}
+
+TEST(WalRetentionCheckerTest, AWalGapSeenByAFencedOutAttachmentIsLegal) {
+  Collector collector;
+  int64_t committed = 2;
+  WalRetentionChecker checker(collector.sink(), CommittedAt(&committed));
+  Feed(checker, {
+      Event(1, 5, "ps.index_upload", {{"node", 1}, {"inc", 1}, {"shard", "t1"}, {"gen", 2}, {"dcl", 40}}),
+      Event(2, 9, "sk.trim", {{"tenant", "t1"}, {"trimmed_below", 41}}),
+  });
+  committed = 3;  // node 2 took over at generation 3, from the index at 40
+  checker.OnEvent(Event(3, 5, "ps.wal_gap", {{"node", 1}, {"shard", "t1"}, {"gen", 2}, {"from_lsn", 31}, {"trimmed_below", 41}}));
+  EXPECT_TRUE(collector.violations.empty()) << collector.Describe();
+  checker.OnEvent(Event(4, 6, "ps.wal_gap", {{"node", 2}, {"shard", "t1"}, {"gen", 3}, {"from_lsn", 31}, {"trimmed_below", 41}}));
+  EXPECT_EQ(collector.violations.size(), 1u) << collector.Describe();
+}
+
 TEST(WalRetentionCheckerTest, UnvalidatedFeedbackAndOverTrimmingAreViolations) {
   Collector collector;
   WalRetentionChecker checker(collector.sink());

@@ -135,7 +135,8 @@ invariants::LivenessBounds StorageWorld::BoundsFrom(const cluster::ClusterOption
 StorageWorld::StorageWorld(ScenarioRun& run, cluster::ClusterOptions options) : run_(run) {
   sim::Simulation& simulation = run.CreateSimulation({});
   cluster_ = std::make_shared<cluster::Cluster>(simulation, std::move(options));
-  // Registered after the simulation, so it is destroyed before it (its processes go down first).
+  // The run destroys its simulation before its kept state: the cluster must not touch it then.
+  cluster_->set_kill_processes_on_destroy(false);
   run.Keep(cluster_);
   cluster::Cluster* cluster = cluster_.get();
   invariants::DbView db;
@@ -153,9 +154,9 @@ StorageWorld::StorageWorld(ScenarioRun& run, cluster::ClusterOptions options) : 
   run.AddChecker(std::make_unique<invariants::PageserverMonotonicityChecker>(sink));
   run.AddChecker(std::make_unique<invariants::NoOverwriteChecker>(sink));
   run.AddChecker(std::make_unique<invariants::IndexVisibilityChecker>(sink));
-  run.AddChecker(std::make_unique<invariants::LayerPresenceChecker>(sink));
+  run.AddChecker(std::make_unique<invariants::LayerPresenceChecker>(sink, db));
   run.AddChecker(std::make_unique<invariants::ValidateChecker>(sink, db));
-  run.AddChecker(std::make_unique<invariants::WalRetentionChecker>(sink));
+  run.AddChecker(std::make_unique<invariants::WalRetentionChecker>(sink, db));
   run.AddChecker(std::make_unique<invariants::AcknowledgedWriteChecker>(sink));
   run.AddChecker(std::make_unique<invariants::AttachBeforeDetachChecker>(sink));
   run.AddChecker(std::make_unique<invariants::DeletionBlockingChecker>(sink));
