@@ -57,6 +57,11 @@ std::vector<api::DefectInfo> ControllerDefects() {
        "re-attach leaves the pre-restart observed state of shards it does not attach, so a "
        "reconcile can pick the restarted node as a migration origin and re-attach it at its "
        "old generation"},
+      {kDefectPersistedOperationWithoutTask, component,
+       "code-reading hazard, SPEC §12 (persisted Draining with no task after controller restart)",
+       "L4",
+       "a node persisted Draining or Filling keeps that policy after a controller restart with no "
+       "drain or fill running, so nothing ever ends it"},
       {kDefectStartupNotifySurvivesStepDown, component,
        "code-reading hazard, SPEC §3.3 (service.rs startup_reconcile notify_background)", "S3",
        "start-up compute notifications run on the process-wide token and keep being sent after "

@@ -75,6 +75,10 @@ inline constexpr char kDefectReAttachKeepsStaleObserved[] = "ctl-re-attach-keeps
 // process-wide cancel token): start-up compute notifications still being sent after step-down.
 inline constexpr char kDefectStartupNotifySurvivesStepDown[] =
     "ctl-startup-notify-survives-step-down";
+// Code-reading hazard (SPEC §12): a node persisted Draining/Filling keeps that policy after a
+// controller restart, with no task to end it; the fixed default puts it back to Active.
+inline constexpr char kDefectPersistedOperationWithoutTask[] =
+    "ctl-persisted-operation-without-task";
 // Canary (storsim): a live migration hands the destination the generation before the new one.
 inline constexpr char kDefectCanaryGenerationReuse[] = "canary-generation-reuse";
 

@@ -5,6 +5,7 @@
 #include <optional>
 
 #include "model/controller/controller_test_util.h"
+#include "model/controller/defects.h"
 #include "model/controller/events.h"
 
 namespace storsim::controller::testing {
@@ -158,6 +159,61 @@ TEST_F(DrainFillTest, ConcurrentDrainsLeaveNoOrphanDraining) {
   for (const auto& [id, node] : controller_->controller->Snapshot().nodes) {
     EXPECT_NE(node.policy, NodeSchedulingPolicy::kDraining) << "node " << id;
   }
+}
+
+}  // namespace
+}  // namespace storsim::controller::testing
+
+namespace storsim::controller::testing {
+namespace {
+
+// SPEC §12's code-reading hazard: no drain or fill survives a controller restart, so a node
+// persisted Draining would stay so forever. By default start-up puts it back to Active (DB and
+// memory); the switch keeps the persisted policy with no task.
+NodeSchedulingPolicy PolicyAfterRestartWithPersistedDraining(bool hazard) {
+  Harness harness;
+  harness.AddPageserver(1);
+  harness.AddPageserver(2);
+  harness.AddControlPlane();
+  ControllerInstance& controller = harness.AddController(
+      "ctl-a", {},
+      hazard ? api::Defects({kDefectPersistedOperationWithoutTask}) : api::Defects());
+  controller.process->Start();
+  EXPECT_TRUE(harness.RunUntil(
+      [&] {
+        ControllerSnapshot snapshot = controller.controller->Snapshot();
+        return snapshot.startup_complete && snapshot.nodes.count(1) != 0;
+      },
+      Duration::Seconds(30)));
+  EXPECT_TRUE(harness.tables().UpdateNodeSchedulingPolicy(1, NodeSchedulingPolicy::kDraining).ok());
+  controller.process->Crash();
+  controller.process->Start();
+  // The snapshot still shows the previous incarnation's start-up: give the new one time to load
+  // the nodes again and finish (a restart re-runs the whole start-up sequence).
+  (void)harness.RunUntil([] { return false; }, Duration::Seconds(20));
+  EXPECT_TRUE(harness.RunUntil(
+      [&] {
+        ControllerSnapshot snapshot = controller.controller->Snapshot();
+        return snapshot.startup_complete && snapshot.nodes.count(1) != 0;
+      },
+      Duration::Seconds(30)));
+  NodeSchedulingPolicy memory = controller.controller->Snapshot().nodes.at(1).policy;
+  auto rows = harness.tables().ListNodes();
+  EXPECT_TRUE(rows.ok());
+  for (const persistence::NodeRow& row : *rows) {
+    if (row.node_id == 1) {
+      EXPECT_EQ(row.scheduling_policy, memory);  // DB and memory agree
+    }
+  }
+  return memory;
+}
+
+TEST(PersistedOperationTest, RestartPutsAPersistedDrainingNodeBackToActive) {
+  EXPECT_EQ(PolicyAfterRestartWithPersistedDraining(false), NodeSchedulingPolicy::kActive);
+}
+
+TEST(PersistedOperationTest, TheHazardKeepsThePersistedDrainingWithNoTask) {
+  EXPECT_EQ(PolicyAfterRestartWithPersistedDraining(true), NodeSchedulingPolicy::kDraining);
 }
 
 }  // namespace

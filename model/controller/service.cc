@@ -131,7 +131,7 @@ bool Service::LoadState() {
     node.address = row.listen_http_addr;
     node.port = row.listen_http_port;
     node.availability_zone = row.availability_zone_id;
-    // A persisted Draining/Filling policy is kept as is, with no task (code-reading hazard).
+    // A persisted Draining/Filling policy has no task after a restart (see below).
     node.policy = row.scheduling_policy;
     node.availability = api::NodeAvailability::kOffline;
     node.cancel = CancelToken(context_.env().scheduler());
@@ -140,6 +140,23 @@ bool Service::LoadState() {
                   {TraceField::Int("node", row.node_id),
                    TraceField::Str("policy", persistence::NodeSchedulingPolicyName(row.scheduling_policy))});
     nodes_[row.node_id] = std::move(node);
+  }
+  // No drain or fill survives a restart, so a persisted Draining/Filling policy would never end
+  // (SPEC §12 code-reading hazard, kDefectPersistedOperationWithoutTask, kept as upstream reads
+  // when the switch is on). By default such a node goes back to Active, DB first, then memory.
+  if (!context_.Defect(kDefectPersistedOperationWithoutTask)) {
+    for (const persistence::NodeRow& row : *node_rows) {
+      if (row.scheduling_policy != NodeSchedulingPolicy::kDraining &&
+          row.scheduling_policy != NodeSchedulingPolicy::kFilling) {
+        continue;
+      }
+      SIM_MARK("ctl.persisted_operation_reset");
+      if (!SetNodePolicy(row.node_id, NodeSchedulingPolicy::kActive,
+                         "persisted operation without task")
+               .ok()) {
+        return false;
+      }
+    }
   }
   auto shard_rows = db_.ListTenantShards();
   if (!shard_rows.ok()) return false;
