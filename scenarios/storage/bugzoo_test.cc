@@ -90,7 +90,9 @@ INSTANTIATE_TEST_SUITE_P(
                 {"S12", "L1", "L2"}},
         // #1 (leadership-aware /live, and the kubelet acting on it), first at seed 41.
         ZooCase{"ctl-live-ignores-leadership", "db-outage", 80, {"L1", "L3"}},
-        ZooCase{"k8s-liveness-off", "db-outage", 80, {"L1", "L3"}}),
+        ZooCase{"k8s-liveness-off", "db-outage", 80, {"L1", "L3"}},
+        // Rare: a controller restart mid-fill (first at drain-cancel seed 183 of 300).
+        ZooCase{"ctl-persisted-operation-without-task", "drain-cancel", 200, {"L4"}}),
     [](const ::testing::TestParamInfo<ZooCase>& info) {
       std::string name;
       for (const char* c = info.param.bug; *c != '\0'; ++c) name += std::isalnum(*c) ? *c : '_';
