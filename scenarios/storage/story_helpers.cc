@@ -19,7 +19,9 @@ namespace {
 constexpr const char* kActionNames[] = {
     "none",       "notify_status", "notify_slow",  "get_spec_status", "reload_fails",
     "db_down",    "db_slow",       "db_failover",  "roll",            "pod_crash",
-    "deploy_pass", "drain",        "fill",         "migrate_from",    "pod_lose_node"};
+    "deploy_pass", "drain",        "fill",         "migrate_from",    "pod_lose_node",
+    // New action names go here, in the order of the enum.
+};
 static_assert(std::size(kActionNames) == static_cast<size_t>(StoryAction::kCount));
 
 // Control-plane notify faults are the sum of two independent story faults (a status storm and a

@@ -81,7 +81,8 @@ enum class StoryAction : int64_t {
   kFill = 12,          // fill pageserver index `a`
   kMigrateFrom = 13,   // migrate every shard attached on pageserver index `a` to another node
   kPodLoseNode = 14,   // controller pod slot `a`'s node stops reporting to Kubernetes
-  kCount = 15,
+  // New actions go here, just above kCount (and their name at the end of kActionNames).
+  kCount,
 };
 inline constexpr sim::ProcessId kStoryMarker = 700'000;
 const char* StoryActionName(StoryAction action);
