@@ -39,9 +39,23 @@ void PrintSummary(const CommandContext& context, const fuzz::SweepSummary& summa
                static_cast<unsigned long long>(summary.determinism_checked),
                summary.nondeterministic.size(), summary.MarksMissed().size());
   for (const auto& [signature, record] : summary.failures) {
-    std::fprintf(context.err, "  FAILED %s seed=%llu: %s\n    storsim repro %s\n",
-                 signature.c_str(), static_cast<unsigned long long>(record.seed),
-                 record.detail.c_str(), record.token.c_str());
+    auto count = summary.failure_counts.find(signature);
+    const uint64_t runs = count != summary.failure_counts.end() ? count->second : 1;
+    std::fprintf(context.err, "  FAILED %s in %llu run(s), shortest seed=%llu: %s\n    storsim repro %s\n",
+                 signature.c_str(), static_cast<unsigned long long>(runs),
+                 static_cast<unsigned long long>(record.seed), record.detail.c_str(),
+                 record.token.c_str());
+    auto seeds = summary.failing_seeds.find(signature);
+    if (runs > 1 && seeds != summary.failing_seeds.end()) {
+      // The seeds, up to a screenful; summary.json (--out) has them all.
+      constexpr size_t kPrinted = 30;
+      std::string list;
+      for (size_t i = 0; i < seeds->second.size() && i < kPrinted; ++i) {
+        list += (i == 0 ? "" : " ") + std::to_string(seeds->second[i]);
+      }
+      if (seeds->second.size() > kPrinted) list += " ...";
+      std::fprintf(context.err, "    seeds: %s\n", list.c_str());
+    }
   }
   for (const fuzz::RunRecord& record : summary.nondeterministic) {
     std::fprintf(context.err, "  FAILED %s seed=%llu: DETERMINISM %s\n    storsim repro %s\n",

@@ -174,6 +174,16 @@ bool SampledForDeterminism(const std::string& scenario, uint64_t seed, uint32_t 
   return sim::Mix64(seed ^ sim::HashBytes(scenario)) % 100 < percent;
 }
 
+namespace {
+// Joins `seeds` into the sorted `into`, keeping the first kFailingSeedsMax.
+void AddFailingSeeds(std::vector<uint64_t>& into, const std::vector<uint64_t>& seeds) {
+  into.insert(into.end(), seeds.begin(), seeds.end());
+  std::sort(into.begin(), into.end());
+  into.erase(std::unique(into.begin(), into.end()), into.end());
+  if (into.size() > SweepSummary::kFailingSeedsMax) into.resize(SweepSummary::kFailingSeedsMax);
+}
+}  // namespace
+
 void SweepSummary::Add(const RunRecord& record) {
   ++runs;
   events += record.events;
@@ -188,6 +198,8 @@ void SweepSummary::Add(const RunRecord& record) {
   if (record.ok) return;
   ++failed_runs;
   ++stats.failed_runs;
+  ++failure_counts[record.Signature()];
+  AddFailingSeeds(failing_seeds[record.Signature()], {record.seed});
   auto [it, inserted] = failures.try_emplace(record.Signature(), record);
   if (!inserted) {
     const RunRecord& kept = it->second;
@@ -210,6 +222,10 @@ void SweepSummary::Merge(const SweepSummary& other) {
                       (record.at_ns == it->second.at_ns && record.seed < it->second.seed))) {
       it->second = record;
     }
+  }
+  for (const auto& [signature, count] : other.failure_counts) failure_counts[signature] += count;
+  for (const auto& [signature, seeds] : other.failing_seeds) {
+    AddFailingSeeds(failing_seeds[signature], seeds);
   }
   nondeterministic.insert(nondeterministic.end(), other.nondeterministic.begin(),
                           other.nondeterministic.end());
@@ -257,6 +273,14 @@ Json SweepSummary::ToJson() const {
     entry.Set("scenario", record.scenario);
     entry.Set("seed", record.seed);
     entry.Set("invariant", record.invariant);
+    auto count = failure_counts.find(signature);
+    entry.Set("count", count != failure_counts.end() ? count->second : uint64_t{1});
+    Json seed_list = Json(Json::Array{});
+    auto seeds = failing_seeds.find(signature);
+    if (seeds != failing_seeds.end()) {
+      for (uint64_t seed : seeds->second) seed_list.Append(seed);
+    }
+    entry.Set("seeds", std::move(seed_list));
     entry.Set("record", record.ToJson());
     failure_list.Append(std::move(entry));
   }
@@ -297,6 +321,17 @@ SweepSummary SweepSummary::FromJson(const Json& json) {
   for (const auto& entry : json["failures"].AsArray()) {
     RunRecord record = RunRecord::FromJson(entry["record"]);
     summary.failures[record.Signature()] = record;
+    // Summaries written before counts and seeds existed count the one failure they kept.
+    summary.failure_counts[record.Signature()] =
+        entry["count"].is_number() ? static_cast<uint64_t>(entry["count"].AsInt()) : 1;
+    std::vector<uint64_t>& seeds = summary.failing_seeds[record.Signature()];
+    if (entry["seeds"].is_array()) {
+      for (const auto& seed : entry["seeds"].AsArray()) {
+        seeds.push_back(static_cast<uint64_t>(seed.AsInt()));
+      }
+    } else {
+      seeds.push_back(record.seed);
+    }
   }
   for (const auto& entry : json["nondeterministic"].AsArray()) {
     summary.nondeterministic.push_back(RunRecord::FromJson(entry));

@@ -55,6 +55,11 @@ struct SweepSummary {
   int64_t wall_ms = 0;
   uint64_t determinism_checked = 0;
   std::map<std::string, RunRecord> failures;  // by signature: the fastest-failing case
+  // By signature: how many runs failed with it, and their seeds (sorted; the first
+  // kFailingSeedsMax of them), so a sweep names every failing run, not just one per signature.
+  std::map<std::string, uint64_t> failure_counts;
+  std::map<std::string, std::vector<uint64_t>> failing_seeds;
+  static constexpr size_t kFailingSeedsMax = 1000;
   std::vector<RunRecord> nondeterministic;
   std::map<std::string, uint64_t> marks;  // every registered mark -> runs that hit it
   std::map<std::string, SweepStats> per_scenario;

@@ -66,6 +66,13 @@ std::vector<api::DefectInfo> ControllerDefects() {
        "code-reading hazard, SPEC §3.3 (service.rs startup_reconcile notify_background)", "S3",
        "start-up compute notifications run on the process-wide token and keep being sent after "
        "the instance stepped down"},
+      {kDefectDemoteBeforePendingNotify, component,
+       "code-reading hazard, SPEC §6.3 (reconciler.rs reconcile: a pending notification is "
+       "retried only after the secondaries and detaches)",
+       "S12",
+       "a reconcile whose attached location is already right demotes the old attachments before "
+       "it retries a pending compute notification, so computes lose the pageserver the control "
+       "plane still names (e.g. after a notify failure during a pageserver restart)"},
       {kDefectCanaryGenerationReuse, component, "canary (storsim)", "S4",
        "each live migration hands the destination the previous generation again (the "
        "origin's), so two nodes attach at one generation"},

@@ -79,6 +79,13 @@ inline constexpr char kDefectStartupNotifySurvivesStepDown[] =
 // controller restart, with no task to end it; the fixed default puts it back to Active.
 inline constexpr char kDefectPersistedOperationWithoutTask[] =
     "ctl-persisted-operation-without-task";
+// Code-reading hazard, SPEC §6.3 steps 3-5 (reconciler.rs reconcile): when the attached location
+// already matches intent but the compute notification for it is still pending (an earlier
+// reconcile failed to notify), the next reconcile demotes the other attached locations before it
+// retries the notification, so computes lose their pageserver while the control plane still
+// names it. The fixed variant retries first and demotes only once the control plane has the new
+// placement (2xx, or 423: persisted, applied later or pulled by the compute on refresh).
+inline constexpr char kDefectDemoteBeforePendingNotify[] = "ctl-demote-before-pending-notify";
 // Canary (storsim): a live migration hands the destination the generation before the new one.
 inline constexpr char kDefectCanaryGenerationReuse[] = "canary-generation-reuse";
 

@@ -73,6 +73,20 @@ absl::Status Reconciler::ComputeNotify() {
   return absl::UnavailableError(std::string("compute notify: ") + NotifyOutcomeName(outcome));
 }
 
+bool Reconciler::DemotesAnAttachedLocation() const {
+  for (const auto& [node, config] : shard_.observed.locations) {
+    if (shard_.intent.attached && node == *shard_.intent.attached) continue;
+    if (!Available(node)) continue;  // steps 4-5 make no call to an unavailable node
+    // An uncertain location may still be attached.
+    if (!config.has_value() || config->mode == api::LocationMode::kAttachedSingle ||
+        config->mode == api::LocationMode::kAttachedMulti ||
+        config->mode == api::LocationMode::kAttachedStale) {
+      return true;
+    }
+  }
+  return false;
+}
+
 absl::Status Reconciler::Reconcile() {
   const uint64_t term = context_.term();
   // Step 1: refresh an unknown attached location before deciding on a generation (PR #7027).
@@ -140,6 +154,24 @@ absl::Status Reconciler::Reconcile() {
       if (!status.ok()) return status;
       status = ComputeNotify();
       if (!status.ok()) return status;
+    }
+  }
+
+  // Before steps 4 and 5 demote another attached location, a notification still pending from an
+  // earlier reconcile goes out, and the demotion waits until the control plane has the new
+  // placement: applied (2xx) or persisted (423), from where a compute that loses the old
+  // pageserver pulls it on refresh (S12). Upstream retries it only after the demotions.
+  if (shard_.intent.attached && compute_notify_failure_ && !notified_ &&
+      DemotesAnAttachedLocation() && !context_.Defect(kDefectDemoteBeforePendingNotify)) {
+    SIM_MARK("ctl.notify_before_demote");
+    notified_ = true;
+    const NotifyOutcome outcome =
+        compute_hook_.Notify(shard_.id, shard_.stripe_size, shard_.intent.preferred_az,
+                             *shard_.intent.attached, input_.cancel);
+    compute_notify_failure_ = outcome != NotifyOutcome::kOk;
+    if (outcome != NotifyOutcome::kOk && outcome != NotifyOutcome::kBusy) {
+      return absl::UnavailableError(std::string("compute notify before demotion: ") +
+                                    NotifyOutcomeName(outcome));
     }
   }
 

@@ -65,6 +65,8 @@ class Reconciler {
   absl::Status LocationConfig(NodeId node, const api::LocationConfig& config, sim::Duration flush);
   absl::Status ComputeNotify();
   bool Available(NodeId node) const;
+  // True when steps 4-5 would demote (or detach) a location that is, or may be, attached.
+  bool DemotesAnAttachedLocation() const;
 
   Context& context_;
   Db& db_;

@@ -260,13 +260,26 @@ void Service::StartupComputeNotifications() {
   //    after them; the background sends only flush the hook. Reading the intent at send time
   //    instead announced placements no reconciler had attached yet (S14, chaos/roll sweeps).
   std::map<std::string, std::vector<TenantShardId>> stable;  // tenant -> its stable shards
-  for (const auto& [id, shard] : shards_) {
+  for (auto& [id, shard] : shards_) {
     if (!shard.intent.attached) continue;
     auto it = shard.observed.locations.find(*shard.intent.attached);
     if (it != shard.observed.locations.end() && it->second && api::IsAttached(it->second->mode)) {
       compute_hook_.Record(id, shard.stripe_size, shard.intent.preferred_az,
                            *shard.intent.attached);
       stable[id.tenant_id].push_back(id);
+      // A shard whose start-up reconcile will demote another attached location must not do so
+      // before this placement reached the control plane: the reconciler learns of the
+      // outstanding notification through the pending flag (see kDefectDemoteBeforePendingNotify;
+      // upstream's reconcile_all races the background notification).
+      if (!context_.Defect(kDefectDemoteBeforePendingNotify)) {
+        for (const auto& [node, config] : shard.observed.locations) {
+          if (node == *shard.intent.attached) continue;
+          if (!config || api::IsAttached(config->mode)) {
+            shard.pending_compute_notification = true;
+            break;
+          }
+        }
+      }
     }
   }
   if (stable.empty()) return;

@@ -48,18 +48,19 @@ std::vector<sim::TraceEvent> MigrationPrefix() {
   };
 }
 
-TEST(AttachBeforeDetachCheckerTest, OriginDemotedAfterNotificationIsLegal) {
+TEST(AttachBeforeDetachCheckerTest, OriginDemotedAfterTheComputeRunsTheNewPlacementIsLegal) {
   Collector collector;
   AttachBeforeDetachChecker checker(collector.sink());
   Feed(checker, MigrationPrefix());
   Feed(checker, {
-      Event(7, 8, "cplane.notify_answered", {{"tenant", "t1"}, {"shards", "0@2"}, {"outcome", "applied"}}),
+      Event(7, 8, "cplane.spec_changed", {{"tenant", "t1"}, {"shards", "0@2"}}),
+      Event(7, 8, "cplane.spec_applied", {{"tenant", "t1"}, {"shards", "0@2"}}),
       Event(8, 5, "ps.location_config", {{"node", 1}, {"shard", "t1"}, {"mode", "Secondary"}, {"gen", 0}, {"status", 200}}),
   });
   EXPECT_TRUE(collector.violations.empty()) << collector.Describe();
 }
 
-TEST(AttachBeforeDetachCheckerTest, OriginDemotedBeforeNotificationIsAViolation) {
+TEST(AttachBeforeDetachCheckerTest, OriginDemotedBeforeTheControlPlaneKnowsTheNewPlacementIsAViolation) {
   Collector collector;
   AttachBeforeDetachChecker checker(collector.sink());
   Feed(checker, MigrationPrefix());
@@ -74,7 +75,8 @@ TEST(AttachBeforeDetachCheckerTest, DemotingTheDestinationOfAnAbandonedMigration
   Feed(checker, {
       Event(1, 1, "ctl.intent", {{"shard", "t1"}, {"attached", 1}}),
       Event(2, 5, "ps.location_config", {{"node", 1}, {"shard", "t1"}, {"mode", "AttachedSingle"}, {"gen", 1}, {"status", 200}}),
-      Event(3, 8, "cplane.notify_answered", {{"tenant", "t1"}, {"shards", "0@1"}, {"outcome", "applied"}}),
+      Event(3, 8, "cplane.spec_changed", {{"tenant", "t1"}, {"shards", "0@1"}}),
+      Event(3, 8, "cplane.spec_applied", {{"tenant", "t1"}, {"shards", "0@1"}}),
       // Migration to node 2 starts, then is cancelled before any notification names node 2.
       Event(4, 5, "ps.location_config", {{"node", 1}, {"shard", "t1"}, {"mode", "AttachedStale"}, {"gen", 1}, {"status", 200}}),
       Event(5, 6, "ps.location_config", {{"node", 2}, {"shard", "t1"}, {"mode", "AttachedMulti"}, {"gen", 2}, {"status", 200}}),
@@ -95,7 +97,8 @@ TEST(AttachBeforeDetachCheckerTest, AnAttachmentFromReAttachCountsAsTheNewerOne)
       Event(2, 5, "ps.location_config", {{"node", 1}, {"shard", "t1"}, {"mode", "AttachedStale"}, {"gen", 3}, {"status", 200}}),
       Event(3, 6, "ps.start", {{"node", 2}}),
       Event(4, 6, "ps.attach", {{"node", 2}, {"shard", "t1"}, {"gen", 5}, {"mode", "AttachedSingle"}}),
-      Event(5, 8, "cplane.notify_answered", {{"tenant", "t1"}, {"shards", "0@2"}, {"outcome", "applied"}}),
+      Event(5, 8, "cplane.spec_changed", {{"tenant", "t1"}, {"shards", "0@2"}}),
+      Event(5, 8, "cplane.spec_applied", {{"tenant", "t1"}, {"shards", "0@2"}}),
       Event(6, 5, "ps.location_config", {{"node", 1}, {"shard", "t1"}, {"mode", "Secondary"}, {"gen", 0}, {"status", 200}}),
   });
   EXPECT_TRUE(collector.violations.empty()) << collector.Describe();
@@ -110,6 +113,34 @@ TEST(AttachBeforeDetachCheckerTest, DetachingAShardWithNoAttachedIntentIsLegal) 
       Event(3, 5, "ps.location_config", {{"node", 1}, {"shard", "t1"}, {"mode", "Detached"}, {"gen", 0}, {"status", 200}}),
   });
   EXPECT_TRUE(collector.violations.empty()) << collector.Describe();
+}
+
+// A 423 (locked) persists the new placement without applying it: computes reach it by the
+// control plane's applier or by pulling it on refresh once the origin is gone, so the origin may
+// go. A spec naming an older placement does not cover it.
+TEST(AttachBeforeDetachCheckerTest, OriginDemotedAfterTheSpecIsStoredButNotAppliedIsLegal) {
+  Collector collector;
+  AttachBeforeDetachChecker checker(collector.sink());
+  Feed(checker, {
+      Event(1, 8, "cplane.spec_changed", {{"tenant", "t1"}, {"shards", "0@1"}}),
+      Event(1, 8, "cplane.spec_applied", {{"tenant", "t1"}, {"shards", "0@1"}}),
+  });
+  Feed(checker, MigrationPrefix());
+  checker.OnEvent(Event(7, 8, "cplane.notify_answered", {{"tenant", "t1"}, {"shards", "0@2"}, {"outcome", "applied"}}));
+  checker.OnEvent(Event(8, 5, "ps.location_config", {{"node", 1}, {"shard", "t1"}, {"mode", "Secondary"}, {"gen", 0}, {"status", 200}}));
+  ASSERT_EQ(collector.violations.size(), 1u) << "an answer alone, with the spec still naming node 1";
+  Collector later;
+  AttachBeforeDetachChecker stored(later.sink());
+  Feed(stored, {
+      Event(1, 8, "cplane.spec_changed", {{"tenant", "t1"}, {"shards", "0@1"}}),
+      Event(1, 8, "cplane.spec_applied", {{"tenant", "t1"}, {"shards", "0@1"}}),
+  });
+  Feed(stored, MigrationPrefix());
+  Feed(stored, {
+      Event(7, 8, "cplane.spec_changed", {{"tenant", "t1"}, {"shards", "0@2"}}),
+      Event(8, 5, "ps.location_config", {{"node", 1}, {"shard", "t1"}, {"mode", "Detached"}, {"gen", 0}, {"status", 200}}),
+  });
+  EXPECT_TRUE(later.violations.empty()) << later.Describe();
 }
 
 TEST(NotificationOrderCheckerTest, OverlappingSendsAndRevertedPlacementsAreViolations) {

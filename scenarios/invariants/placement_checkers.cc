@@ -38,7 +38,15 @@ void AttachBeforeDetachChecker::OnEvent(const sim::TraceEvent& event) {
     }
     return;
   }
-  if (event.kind == "cplane.notify_answered" && event.Str("outcome") == "applied") {
+  if (event.kind == "cplane.spec_changed") {
+    auto& stored = stored_[std::string(event.Str("tenant"))];
+    stored.clear();
+    for (const auto& [number, node] : ParsePlacement(event.Str("shards"))) {
+      stored[static_cast<int>(number)] = node;
+    }
+    return;
+  }
+  if (event.kind == "cplane.spec_applied") {
     auto& applied = applied_[std::string(event.Str("tenant"))];
     applied.clear();
     for (const auto& [number, node] : ParsePlacement(event.Str("shards"))) {
@@ -88,19 +96,23 @@ void AttachBeforeDetachChecker::OnEvent(const sim::TraceEvent& event) {
   // migration) was never read by a compute and may be demoted freely.
   const bool is_origin = applied.empty() || applied_here || (was_attached && it->second.was_applied);
   if (was_attached && !IsAttachedMode(mode) && unplaced_.count(shard) == 0 && is_origin) {
+    // Covered: a newer attachment elsewhere that the control plane's spec names, so computes
+    // reach it (pushed, or pulled when they refresh after losing the origin).
     const int64_t origin_generation = it->second.generation;
+    const auto& stored = stored_[parts.tenant];
+    auto stored_node = stored.find(parts.shard_number);
     bool covered = false;
     for (const auto& [other, slot] : nodes) {
       if (other == node || !IsAttachedMode(slot.mode) || slot.generation <= origin_generation) {
         continue;
       }
-      if (applied_node != applied.end() && applied_node->second == other) covered = true;
+      if (stored_node != stored.end() && stored_node->second == other) covered = true;
     }
     if (!covered) {
       Report("S12", event.at,
              "node " + std::to_string(node) + " left " + it->second.mode + " (generation " +
                  std::to_string(origin_generation) + ") of " + shard + " for " + mode +
-                 " before another node was attached with a newer generation and notified");
+                 " before another node was attached with a newer generation and named by the control plane's spec");
     }
   }
   const bool keeps_applied = was_attached && IsAttachedMode(mode) && it->second.was_applied;

@@ -40,7 +40,11 @@ class AttachBeforeDetachChecker : public Checker {
     bool was_applied = false;  // named by an applied placement while attached (an origin)
   };
   std::map<std::string, std::map<int64_t, Slot>> slots_;  // shard -> node -> slot
-  std::map<std::string, std::map<int, int64_t>> applied_;  // tenant -> shard number -> node
+  // tenant -> shard number -> node: the placement the computes run (cplane.spec_applied) and the
+  // one the control plane holds for them (cplane.spec_changed; a compute reaches it by a push or
+  // by pulling it on refresh).
+  std::map<std::string, std::map<int, int64_t>> applied_;
+  std::map<std::string, std::map<int, int64_t>> stored_;
   std::set<std::string> unplaced_;                          // shards with no attached intent
 };
 

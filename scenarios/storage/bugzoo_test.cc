@@ -92,7 +92,10 @@ INSTANTIATE_TEST_SUITE_P(
         ZooCase{"ctl-live-ignores-leadership", "db-outage", 80, {"L1", "L3"}},
         ZooCase{"k8s-liveness-off", "db-outage", 80, {"L1", "L3"}},
         // Rare: a controller restart mid-fill (first at drain-cancel seed 183 of 300).
-        ZooCase{"ctl-persisted-operation-without-task", "drain-cancel", 200, {"L4"}}),
+        ZooCase{"ctl-persisted-operation-without-task", "drain-cancel", 200, {"L4"}},
+        // Rare: a notify failure, then a reconcile that finds the attachment right and demotes
+        // the old one (first at compute-refresh seed 126; 2 of 300).
+        ZooCase{"ctl-demote-before-pending-notify", "compute-refresh", 140, {"S12"}}),
     [](const ::testing::TestParamInfo<ZooCase>& info) {
       std::string name;
       for (const char* c = info.param.bug; *c != '\0'; ++c) name += std::isalnum(*c) ? *c : '_';

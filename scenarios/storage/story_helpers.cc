@@ -54,6 +54,24 @@ compute::ComputeCtl* ComputeOf(StoryContext& context, int64_t index) {
   return const_cast<compute::ComputeCtl*>(&context.cluster->compute(tenant));
 }
 
+// Ends a reload failure of compute `index`. A compute whose reconfiguration failed meanwhile is
+// left Failed, and compute_ctl refuses every later /configure in that status (412), so no
+// placement would reach it again; the control plane's remedy is to restart the endpoint, which
+// then pulls the current spec at start. The story does that here, as the fault's end.
+void EndReloadFailure(StoryContext& context, int64_t index) {
+  compute::ComputeCtl* compute = ComputeOf(context, index);
+  if (compute == nullptr) return;
+  compute->SetReloadFails(false);
+  if (compute->Snapshot().status != api::ComputeStatus::kFailed) return;
+  const auto& tenants = context.cluster->tenant_ids();
+  const std::string& tenant = tenants[static_cast<size_t>(index) % tenants.size()];
+  sim::Process& process = context.simulation->process(context.cluster->compute_ids().at(tenant));
+  if (!process.up()) return;
+  SIM_MARK("story.restart_failed_compute");
+  context.simulation->Emit("story.compute_restart", {sim::TraceField::Str("tenant", tenant)});
+  process.Restart();
+}
+
 api::NodeId NodeOf(StoryContext& context, int64_t index) {
   const size_t count = context.cluster->pageserver_ids().size();
   return context.cluster->NodeIdOf(static_cast<size_t>(index) % count);
@@ -142,7 +160,7 @@ void ApplyStory(const std::shared_ptr<StoryContext>& context,
       // Reload only: Postgres keeps running on its old conninfo (a start failure would leave a
       // compute that only the control plane's restart could repair, which the model lacks).
       compute->SetReloadFails(true);
-      *undo = [compute] { compute->SetReloadFails(false); };
+      *undo = [story, index = fault.a] { EndReloadFailure(*story, index); };
       break;
     }
     case StoryAction::kDbDown:
@@ -410,6 +428,7 @@ void HealStory(StoryContext& context, StorageWorld& world) {
     if (compute::ComputeCtl* compute = ComputeOf(context, static_cast<int64_t>(i))) {
       compute->SetReloadFails(false);
       compute->SetStartFails(false);
+      EndReloadFailure(context, static_cast<int64_t>(i));
     }
   }
   cluster.postgres().options().extra_latency = sim::Duration::Zero();
