@@ -143,6 +143,26 @@ TEST(AttachBeforeDetachCheckerTest, OriginDemotedAfterTheSpecIsStoredButNotAppli
   EXPECT_TRUE(later.violations.empty()) << later.Describe();
 }
 
+// Once computes run a placement naming node 2, node 3 (their earlier origin) is no longer read
+// from: demoting it while node 2 restarts (no newer attachment exists for a moment) is legal.
+TEST(AttachBeforeDetachCheckerTest, AnOriginTheComputesLeftMayBeDemoted) {
+  Collector collector;
+  AttachBeforeDetachChecker checker(collector.sink());
+  Feed(checker, {
+      Event(1, 8, "cplane.spec_changed", {{"tenant", "t1"}, {"shards", "0@3"}}),
+      Event(2, 8, "cplane.spec_applied", {{"tenant", "t1"}, {"shards", "0@3"}}),
+      Event(3, 1, "ctl.intent", {{"shard", "t1"}, {"attached", 2}}),
+      Event(4, 7, "ps.location_config", {{"node", 3}, {"shard", "t1"}, {"mode", "AttachedSingle"}, {"gen", 1}, {"status", 200}}),
+      Event(5, 7, "ps.location_config", {{"node", 3}, {"shard", "t1"}, {"mode", "AttachedStale"}, {"gen", 1}, {"status", 200}}),
+      Event(6, 6, "ps.location_config", {{"node", 2}, {"shard", "t1"}, {"mode", "AttachedSingle"}, {"gen", 2}, {"status", 200}}),
+      Event(7, 8, "cplane.spec_changed", {{"tenant", "t1"}, {"shards", "0@2"}}),
+      Event(8, 8, "cplane.spec_applied", {{"tenant", "t1"}, {"shards", "0@2"}}),
+      Event(9, 6, "ps.start", {{"node", 2}}),
+      Event(10, 7, "ps.location_config", {{"node", 3}, {"shard", "t1"}, {"mode", "Secondary"}, {"gen", 0}, {"status", 200}}),
+  });
+  EXPECT_TRUE(collector.violations.empty()) << collector.Describe();
+}
+
 TEST(NotificationOrderCheckerTest, OverlappingSendsAndRevertedPlacementsAreViolations) {
   Collector collector;
   NotificationOrderChecker checker(collector.sink());

@@ -94,6 +94,14 @@ void FailoverChecker::Judge(sim::Instant now, bool final) {
   triggers_ = std::move(waiting);
 }
 
+bool FailoverChecker::TargetDisturbed(const std::string& node, sim::Instant from,
+                                      sim::Instant to) const {
+  for (const auto& [pid, id] : node_of_) {
+    if (std::to_string(id) == node) return timeline().Disturbed(pid, from, to);
+  }
+  return false;
+}
+
 void FailoverChecker::JudgeOne(const Trigger& trigger) {
   const sim::Instant t0 = trigger.at;
   const sim::Duration detect = bounds().failover_detect;
@@ -147,6 +155,21 @@ void FailoverChecker::JudgeOne(const Trigger& trigger) {
       if (at <= t0) held = attachment;
     }
     if (!held || held->mode != "AttachedSingle") continue;
+    // The leader fails over to the node its scheduler picks (the secondary first); when that node
+    // was itself cut off, undetected yet, the failover waits for that second failure: a double
+    // fault, outside the single-failure bound.
+    std::optional<std::string> target;
+    for (const Valued& value : values) {
+      if (value.at >= *offline && value.at <= deadline && value.value != "-1" &&
+          value.value != std::to_string(node_id)) {
+        target = value.value;
+        break;
+      }
+    }
+    if (target && TargetDisturbed(*target, *offline, deadline)) {
+      Count("L2 excused: failover target disturbed");
+      continue;
+    }
     const bool moved = std::any_of(
         attached_single_.begin(), attached_single_.end(), [&](const Attached& attached) {
           // Any node at a newer generation: P itself counts once it is back (it cannot accept

@@ -93,6 +93,8 @@ class FailoverChecker : public DeadlineChecker {
   void Handle(const sim::TraceEvent& event) override;
   void Judge(sim::Instant now, bool final) override;
   void JudgeOne(const Trigger& trigger);
+  // Whether the pageserver of node id `node` (as the intent names it) was faulted in [from, to].
+  bool TargetDisturbed(const std::string& node, sim::Instant from, sim::Instant to) const;
 
   std::vector<Trigger> triggers_;
   std::map<int32_t, int64_t> node_of_;  // pageserver pid -> node id

@@ -52,14 +52,16 @@ void AttachBeforeDetachChecker::OnEvent(const sim::TraceEvent& event) {
     for (const auto& [number, node] : ParsePlacement(event.Str("shards"))) {
       applied[static_cast<int>(number)] = node;
     }
-    // Every attached slot the placement names is now an origin (a compute may read from it).
+    // The attached slot the placement names is now the origin (computes read from it); the
+    // slots they read from before are not any more, and may be demoted freely.
     for (auto& [shard, nodes] : slots_) {
       const ShardParts parts = ParseShard(shard);
       if (parts.tenant != event.Str("tenant")) continue;
       auto named = applied.find(parts.shard_number);
       if (named == applied.end()) continue;
-      auto slot = nodes.find(named->second);
-      if (slot != nodes.end() && IsAttachedMode(slot->second.mode)) slot->second.was_applied = true;
+      for (auto& [node, slot] : nodes) {
+        slot.was_applied = node == named->second && IsAttachedMode(slot.mode);
+      }
     }
     return;
   }
