@@ -92,6 +92,9 @@ void FaultTimeline::Observe(const sim::TraceEvent& event) {
     up_.insert(pid);
     Close(touched_[pid], event.at, Cause::kDown);
     Close(silent_[pid], event.at, Cause::kDown);
+    // A (re)start also ends a pause: the kernel starts the new incarnation unpaused.
+    Close(touched_[pid], event.at, Cause::kPause);
+    Close(silent_[pid], event.at, Cause::kPause);
   } else if (kind == "process.pause") {
     const auto pid = static_cast<int32_t>(event.Int("pid"));
     Open(touched_[pid], event.at, sim::Instant::Max(), Cause::kPause);

@@ -114,6 +114,21 @@ TEST(FailoverCheckerTest, FailoverTargetDisturbedIsExcused) {
   }
 }
 
+// A paused process that is killed and restarted runs again (the new incarnation is not paused):
+// it is back before detection, not cut off (chaos 359: pause forever, then kill).
+TEST(FailoverCheckerTest, ARestartEndsAPause) {
+  Collector collector;
+  FailoverChecker checker(collector.sink(), TestTopology(), TestBounds());
+  std::vector<sim::TraceEvent> prelude = FailoverPrelude();
+  prelude.pop_back();  // its crash
+  Feed(checker, prelude);
+  Feed(checker, {Event(10'000, -1, "process.pause", {{"pid", kPs1}}),
+                 Event(10'000, -1, "process.down", {{"pid", kPs1}, {"reason", "kill"}}),
+                 Event(10'001, -1, "process.start", {{"pid", kPs1}, {"incarnation", 2}}),
+                 Event(200'000, -1, "tick", {})});
+  EXPECT_TRUE(collector.violations.empty()) << collector.Describe();
+}
+
 TEST(FailoverCheckerTest, NoAlternativeOrEarlyReturnIsExcused) {
   for (int variant = 0; variant < 2; ++variant) {
     Collector collector;
