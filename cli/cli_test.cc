@@ -201,6 +201,11 @@ TEST(CliTest, ListShowsScenariosAndBugs) {
   const Outcome bugs = Storsim("list --bugs");
   EXPECT_EQ(bugs.exit_code, 0);
   EXPECT_NE(bugs.out.find("register-read-one"), std::string::npos) << bugs.out;
+  // Each defect once, with the scenarios that know it.
+  const size_t first = bugs.out.find("canary-generation-reuse");
+  ASSERT_NE(first, std::string::npos) << bugs.out;
+  EXPECT_EQ(bugs.out.find("canary-generation-reuse", first + 1), std::string::npos) << bugs.out;
+  EXPECT_NE(bugs.out.find("scenarios: register"), std::string::npos) << bugs.out;
 }
 
 TEST(CliTest, ReproReplaysATokenExactlyAndRefusesBadOnes) {

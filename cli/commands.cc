@@ -2,6 +2,8 @@
 #include "cli/commands.h"
 
 #include <chrono>
+#include <map>
+#include <vector>
 
 #include "cli/flags.h"
 #include "cli/json.h"
@@ -35,7 +37,7 @@ constexpr const char* kListHelp =
     "usage: storsim list [--bugs]\n"
     "\n"
     "Prints each scenario as '<name>  <summary>'. With --bugs, prints each switchable defect\n"
-    "as '<bug>  <scenario>  <summary>' instead.\n";
+    "once, as '<bug>  <summary>', and under it the scenarios that can switch it on.\n";
 
 constexpr const char* kRunHelp =
     "usage: storsim run --scenario S --seed N [--protocol P] [--bug B]... [--json]\n"
@@ -240,15 +242,32 @@ int ListCommand(const CommandContext& context, const std::vector<std::string>& a
   absl::StatusOr<ParsedFlags> flags = ParseFlags({{"bugs"}}, arguments, "list");
   if (!flags.ok()) return UsageError(context, flags.status());
   if (flags->Has("help")) return PrintHelp(context, "list");
-  for (const scenarios::Scenario* scenario : context.registry.All()) {
-    if (!flags->Has("bugs")) {
+  if (!flags->Has("bugs")) {
+    for (const scenarios::Scenario* scenario : context.registry.All()) {
       std::fprintf(context.out, "%-20s %s\n", scenario->name.c_str(), scenario->summary.c_str());
-      continue;
     }
+    return kExitOk;
+  }
+  // Each defect once, in name order, with the scenarios that can switch it on.
+  struct Known {
+    std::string summary;
+    std::vector<std::string> scenarios;
+  };
+  std::map<std::string, Known> bugs;
+  for (const scenarios::Scenario* scenario : context.registry.All()) {
     for (const scenarios::BugInfo& bug : scenario->bugs) {
-      std::fprintf(context.out, "%-24s %-12s %s\n", bug.name.c_str(), scenario->name.c_str(),
-                   bug.summary.c_str());
+      Known& known = bugs[bug.name];
+      known.summary = bug.summary;
+      known.scenarios.push_back(scenario->name);
     }
+  }
+  for (const auto& [name, known] : bugs) {
+    std::string where;
+    for (const std::string& scenario : known.scenarios) {
+      where += (where.empty() ? "" : ", ") + scenario;
+    }
+    std::fprintf(context.out, "%-42s %s\n%-42s   scenarios: %s\n", name.c_str(),
+                 known.summary.c_str(), "", where.c_str());
   }
   return kExitOk;
 }
