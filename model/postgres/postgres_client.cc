@@ -39,8 +39,10 @@ OpResult PostgresClient::Run(const Operation& operation) {
     absl::StatusOr<TxnReply> reply =
         env_.rpc().Call(server_, kTxn, TxnRequest{operation}, options_.timeout);
     if (!reply.ok()) return OpResult{reply.status(), {}};
+    if (reply->result.status.code() != absl::StatusCode::kAborted) {
+      return std::move(reply->result);
+    }
     last = std::move(reply->result);
-    if (last.status.code() != absl::StatusCode::kAborted) return last;
     ++stats_.serialization_retries;
     SIM_MARK("db.client.serialization_retry");
   }

@@ -2,6 +2,7 @@
 // fault injection, recovery and checkpoints.
 #include "model/postgres/postgres_server.h"
 
+#include <optional>
 #include <utility>
 #include <variant>
 
@@ -26,11 +27,18 @@ struct PostgresServer::Incarnation {
   // The WAL length at which the next checkpoint is written: a snapshot plus
   // wal_checkpoint_records, so checkpoints stay amortised however large the tables grow.
   size_t checkpoint_at = 0;
+  // Records in the WAL file as this incarnation sees it (the commit's lsn). Only this incarnation
+  // writes the file, so counting its own appends and checkpoints keeps this equal to
+  // disk().Read(kWalFile).size() without looking the file up on every commit (checked at each
+  // checkpoint).
+  size_t wal_records = 0;
 };
 
 namespace {
 
 constexpr size_t kCheckpointShardsPerRecord = 512;
+// The most fields a db.commit event carries (op, client, lsn and three per-op fields).
+constexpr size_t kCommitFieldsMax = 6;
 
 // Releases a connection slot when the handler ends, however it ends.
 class ConnectionSlot {
@@ -52,6 +60,16 @@ class ConnectionSlot {
 
 bool Chance(sim::Env& env, uint64_t per_million) {
   return per_million > 0 && env.random().Chance(per_million, 1'000'000);
+}
+
+// An event's field list built by moving each field in: an initializer_list would copy every
+// field (and its string) once more.
+template <typename... Fields>
+std::vector<TraceField> FieldList(Fields&&... fields) {
+  std::vector<TraceField> list;
+  list.reserve(sizeof...(fields));
+  (list.push_back(std::forward<Fields>(fields)), ...);
+  return list;
 }
 
 }  // namespace
@@ -108,6 +126,7 @@ void PostgresServer::Main(sim::Env& env) {
   incarnation_ = incarnation;
   size_t records = 0;
   incarnation->tables = RecoverTables(env.disk(), &records);
+  incarnation->wal_records = records;
   incarnation->checkpoint_at = records + options_.wal_checkpoint_records;
   incarnation->ready = true;
   ++stats_.recoveries;
@@ -143,13 +162,17 @@ TxnReply PostgresServer::Serve(sim::Env& env, Incarnation& incarnation, const Tx
                      {}}};
   }
 
-  Operation logged = operation;
+  // What the WAL records: the operation itself, or bug #5's write half that replaced it.
+  std::optional<Operation> rewritten;
+  const Operation* logged = &operation;
   OpResult result;
   const bool buggy_op = std::holds_alternative<persistence::IncrementGenerationOp>(operation) ||
                         (std::holds_alternative<persistence::UpdateLeaderOp>(operation) &&
                          std::get<persistence::UpdateLeaderOp>(operation).prev.has_value());
   if (options_.non_atomic_read_then_write && buggy_op) {
-    result = NonAtomic(env, incarnation, operation, &logged);
+    result = NonAtomic(env, incarnation, operation, &rewritten.emplace());
+    SIM_CHECK(!result.status.ok() || persistence::IsMutation(*rewritten));
+    logged = &*rewritten;
   } else {
     // The whole transaction in one step: nothing else runs between its read and its write.
     result = incarnation.tables.Apply(operation);
@@ -158,7 +181,7 @@ TxnReply PostgresServer::Serve(sim::Env& env, Incarnation& incarnation, const Tx
     ++stats_.errors;
     return TxnReply{std::move(result)};
   }
-  Commit(env, incarnation, operation, logged, result, context);
+  Commit(env, incarnation, operation, *logged, result, context);
 
   if (Chance(env, options_.reply_lost_per_million)) {
     ++stats_.replies_lost;
@@ -205,10 +228,11 @@ void PostgresServer::Commit(sim::Env& env, Incarnation& incarnation, const Opera
   const char* op_name = persistence::OperationName(operation);
   if (persistence::IsMutation(logged)) {
     env.disk().Append(kWalFile, EncodeWalRecord(logged));
+    ++incarnation.wal_records;
     if (crash_before_sync_) {
       crash_before_sync_ = false;
-      env.Emit("db.fault", {TraceField::Str("fault", "crash_before_sync"),
-                            TraceField::Str("op", op_name)});
+      env.Emit("db.fault", FieldList(TraceField::Str("fault", "crash_before_sync"),
+                                     TraceField::Str("op", op_name)));
       // A crash, from inside: unsynced writes are lost and this incarnation ends.
       env.disk().DropUnsynced();
       env.Exit();
@@ -216,34 +240,34 @@ void PostgresServer::Commit(sim::Env& env, Incarnation& incarnation, const Opera
     env.disk().SyncFile(kWalFile);
   }
   ++stats_.commits;
-  const auto lsn = static_cast<int64_t>(env.disk().Read(kWalFile).size());
-  std::vector<TraceField> fields = {TraceField::Str("op", op_name),
-                                    TraceField::Int("client", context.from),
-                                    TraceField::Int("lsn", lsn)};
+  const auto lsn = static_cast<int64_t>(incarnation.wal_records);
+  std::vector<TraceField> fields;
+  fields.reserve(kCommitFieldsMax);
+  fields.push_back(TraceField::Str("op", op_name));
+  fields.push_back(TraceField::Int("client", context.from));
+  fields.push_back(TraceField::Int("lsn", lsn));
   if (const auto* increment = std::get_if<persistence::IncrementGenerationOp>(&operation)) {
+    // The generation issued is on this db.commit alone: a db.generation as well would repeat
+    // the same four fields (shard, generation, node, op) in a second event on every increment.
     const Generation generation = std::get<Generation>(result.value);
     fields.push_back(TraceField::Str("shard", increment->shard.ToString()));
     fields.push_back(TraceField::Int("generation", generation.value()));
     fields.push_back(TraceField::Int("node", static_cast<int64_t>(increment->node)));
-    env.Emit("db.generation", {TraceField::Str("shard", increment->shard.ToString()),
-                               TraceField::Int("generation", generation.value()),
-                               TraceField::Int("node", static_cast<int64_t>(increment->node)),
-                               TraceField::Str("op", op_name)});
   } else if (const auto* reattach = std::get_if<persistence::ReAttachOp>(&operation)) {
     fields.push_back(TraceField::Int("node", static_cast<int64_t>(reattach->node)));
     for (const auto& [shard, generation] : std::get<persistence::GenerationMap>(result.value)) {
       if (generation.is_none()) continue;
-      env.Emit("db.generation", {TraceField::Str("shard", shard.ToString()),
-                                 TraceField::Int("generation", generation.value()),
-                                 TraceField::Int("node", static_cast<int64_t>(reattach->node)),
-                                 TraceField::Str("op", op_name)});
+      env.Emit("db.generation",
+               FieldList(TraceField::Str("shard", shard.ToString()),
+                         TraceField::Int("generation", generation.value()),
+                         TraceField::Int("node", static_cast<int64_t>(reattach->node)),
+                         TraceField::Str("op", op_name)));
     }
   } else if (const auto* leader = std::get_if<persistence::UpdateLeaderOp>(&operation)) {
     fields.push_back(TraceField::Str("address", leader->next.address));
     fields.push_back(TraceField::Int("started_at", leader->next.started_at));
     fields.push_back(TraceField::Str("prev_address", leader->prev ? leader->prev->address : ""));
-  } else if (const auto* get = std::get_if<persistence::GetLeaderOp>(&operation)) {
-    (void)get;
+  } else if (std::holds_alternative<persistence::GetLeaderOp>(operation)) {
     const auto& row = std::get<std::optional<persistence::LeaderRow>>(result.value);
     fields.push_back(TraceField::Str("address", row ? row->address : ""));
   } else if (const auto* detach = std::get_if<persistence::DetachOp>(&operation)) {
@@ -261,15 +285,18 @@ void PostgresServer::Commit(sim::Env& env, Incarnation& incarnation, const Opera
       fields.push_back(TraceField::Int("generation", update->update.generation->value()));
     }
   }
+  SIM_CHECK(fields.size() <= kCommitFieldsMax);
   env.Emit("db.commit", std::move(fields));
-  if (env.disk().Read(kWalFile).size() >= incarnation.checkpoint_at) {
-    Checkpoint(env, incarnation.tables);
-    incarnation.checkpoint_at =
-        env.disk().Read(kWalFile).size() + options_.wal_checkpoint_records;
+  if (incarnation.wal_records >= incarnation.checkpoint_at) {
+    Checkpoint(env, incarnation);
+    incarnation.checkpoint_at = incarnation.wal_records + options_.wal_checkpoint_records;
   }
 }
 
-void PostgresServer::Checkpoint(sim::Env& env, const ControllerTables& tables) {
+void PostgresServer::Checkpoint(sim::Env& env, Incarnation& incarnation) {
+  SIM_CHECK_MSG(env.disk().Read(kWalFile).size() == incarnation.wal_records,
+                "the WAL changed under the running incarnation");
+  const ControllerTables& tables = incarnation.tables;
   // The snapshot is itself a list of mutations that rebuild `tables` from empty; Replace + Sync
   // swap it in atomically (a crash keeps either the old log or the snapshot).
   std::vector<std::string> records;
@@ -288,11 +315,12 @@ void PostgresServer::Checkpoint(sim::Env& env, const ControllerTables& tables) {
     }
   }
   if (!batch.shards.empty()) records.push_back(EncodeWalRecord(batch));
+  incarnation.wal_records = records.size();
   env.disk().Replace(kWalFile, std::move(records));
   env.disk().SyncFile(kWalFile);
   ++stats_.checkpoints;
   env.Emit("db.checkpoint",
-           {TraceField::Int("records", static_cast<int64_t>(env.disk().Read(kWalFile).size()))});
+           {TraceField::Int("records", static_cast<int64_t>(incarnation.wal_records))});
 }
 
 }  // namespace storsim::postgres

@@ -19,10 +19,20 @@
 // CAS read in one step and write read_write_gap later (READ COMMITTED read-then-write), so two
 // concurrent increments can return one generation and two CAS from one prev can both succeed.
 //
-// Trace events: "db.commit" per committed transaction {op, client, lsn, and per op: shard,
-// generation, node, address, started_at, prev_address}; "db.generation" per generation issued by
-// increment_generation or re_attach {shard, generation, node, op}; "db.fault" {fault, op} for each
-// injected fault; "db.recovered" {records} at start.
+// Trace events (kinds and fields; checkers read them by these names):
+//   "db.commit"      per committed transaction {op, client, lsn} plus, per op:
+//                      increment_generation {shard, generation, node} (the generation it issued),
+//                      re_attach {node}, update_leader {address, started_at, prev_address},
+//                      get_leader {address}, detach {shard},
+//                      update_node_scheduling_policy {node, policy},
+//                      update_tenant_shard {tenant, [shard], [generation]};
+//   "db.generation"  per generation issued by re_attach {shard, generation, node, op}
+//                    (increment_generation's generation is on its db.commit: one event, not two);
+//   "db.fault"       {fault, op} for each injected fault;
+//   "db.checkpoint"  {records} when the WAL is rewritten as a snapshot;
+//   "db.recovered"   {records} at start.
+// Every generation issued is therefore either a db.commit with op=increment_generation or a
+// db.generation (op=re_attach).
 #pragma once
 
 #include <cstdint>
@@ -118,7 +128,7 @@ class PostgresServer {
   void Commit(sim::Env& env, Incarnation& incarnation, const persistence::Operation& operation,
               const persistence::Operation& logged, const persistence::OpResult& result,
               const sim::CallContext& context);
-  void Checkpoint(sim::Env& env, const persistence::ControllerTables& tables);
+  void Checkpoint(sim::Env& env, Incarnation& incarnation);
 
   PostgresOptions options_;
   PostgresStats stats_;

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <vector>
 
@@ -88,7 +89,14 @@ TEST_F(PostgresServerTest, CommittedStateSurvivesCrashAndRestart) {
   EXPECT_TRUE(*server_->live_tables() == before);
   EXPECT_TRUE(server_->DurableTables() == before);
   EXPECT_EQ(server_->stats().recoveries, 2u);
-  EXPECT_EQ(CountEvents("db.generation"), 1u);
+  // The one increment's generation is on its db.commit (not repeated as a db.generation).
+  EXPECT_EQ(CountEvents("db.generation"), 0u);
+  size_t increments = 0;
+  for (const sim::TraceEvent& event : sink_.events()) {
+    increments += event.kind == "db.commit" && event.Str("op") == "increment_generation" &&
+                  event.Int("generation") == 2;
+  }
+  EXPECT_EQ(increments, 1u);
 }
 
 TEST_F(PostgresServerTest, CrashBetweenWalWriteAndSyncLosesOnlyThatTransaction) {
@@ -231,6 +239,30 @@ TEST_F(PostgresServerTest, CommitEventsCarryTheIdsCheckersNeed) {
   }
   EXPECT_TRUE(saw_generation);
   EXPECT_TRUE(saw_leader);
+}
+
+// re_attach issues one generation per shard attached to the node: each gets a db.generation with
+// the ids a generation checker needs; shards of other nodes get none.
+TEST_F(PostgresServerTest, ReAttachEmitsOneGenerationEventPerShard) {
+  const TenantShardId other{"t2", 0, 0};
+  const TenantShardId third{"t3", 1, 2};
+  RunClient([&](sim::Env&, PostgresClient& db) {
+    NodeRow node;
+    node.node_id = 1;
+    ASSERT_TRUE(db.InsertNode(node).ok());
+    TenantShardRow elsewhere = Shard(other, 4);
+    elsewhere.generation_pageserver = 2;
+    ASSERT_TRUE(db.InsertTenantShards({Shard(kShard, 1), elsewhere, Shard(third, 7)}).ok());
+    ASSERT_TRUE(db.ReAttach(1).ok());
+  });
+  std::map<std::string, int64_t> issued;
+  for (const sim::TraceEvent& event : sink_.events()) {
+    if (event.kind != "db.generation") continue;
+    EXPECT_EQ(event.Str("op"), "re_attach");
+    EXPECT_EQ(event.Int("node"), 1);
+    issued[std::string(event.Str("shard"))] = event.Int("generation");
+  }
+  EXPECT_EQ(issued, (std::map<std::string, int64_t>{{kShard.ToString(), 2}, {third.ToString(), 8}}));
 }
 
 // The same seed and knobs give the same run, faults included (the trace hash covers every event).

@@ -1,8 +1,10 @@
 // WAL record encoding and recovery (see wal.h). Encoding is a flat sequence of fixed-width
 // integers and length-prefixed strings, written and read by overloaded Put/Get pairs so that each
-// type's layout is stated once.
+// type's layout is stated once. Encoding is on every commit's path, so it makes no temporary:
+// no copy of the operation, one exactly-sized string per record.
 #include "model/postgres/wal.h"
 
+#include <bit>
 #include <cstdint>
 #include <cstring>
 
@@ -17,17 +19,55 @@ constexpr uint8_t kWalVersion = 1;
 constexpr size_t kStringBytesMax = 1 << 20;  // a record field is never this large
 constexpr size_t kVectorItemsMax = 1 << 16;
 
+// Where a Writer's bytes go. SizeSink only counts them, so EncodeWalRecord can size the record's
+// string exactly once; BufferSink stores them into that string, each write bounds-checked.
+class SizeSink {
+ public:
+  void Word(uint64_t) { size_ += 8; }
+  void Bytes(const char*, size_t size) { size_ += size; }
+  size_t size() const { return size_; }
+
+ private:
+  size_t size_ = 0;
+};
+
+class BufferSink {
+ public:
+  BufferSink(char* begin, size_t size) : next_(begin), end_(begin + size) {}
+  void Word(uint64_t value) {
+    SIM_CHECK_MSG(end_ - next_ >= 8, "WAL record larger than its computed size");
+    if constexpr (std::endian::native == std::endian::little) {
+      std::memcpy(next_, &value, 8);
+    } else {
+      for (int i = 0; i < 8; ++i) next_[i] = static_cast<char>((value >> (8 * i)) & 0xff);
+    }
+    next_ += 8;
+  }
+  void Bytes(const char* data, size_t size) {
+    SIM_CHECK_MSG(static_cast<size_t>(end_ - next_) >= size,
+                  "WAL record larger than its computed size");
+    if (size > 0) std::memcpy(next_, data, size);
+    next_ += size;
+  }
+  bool full() const { return next_ == end_; }
+
+ private:
+  char* next_;
+  char* end_;
+};
+
+// Each type's layout, stated once for both sinks: integers as 8 little-endian bytes, strings as
+// their 8-byte length then their bytes.
+template <typename Sink>
 class Writer {
  public:
-  void Put(uint64_t value) {
-    char bytes[8];
-    for (int i = 0; i < 8; ++i) bytes[i] = static_cast<char>((value >> (8 * i)) & 0xff);
-    out_.append(bytes, 8);
-  }
+  explicit Writer(Sink& sink) : sink_(sink) {}
+
+  void Put(uint64_t value) { sink_.Word(value); }
   void Put(const std::string& value) {
     SIM_CHECK(value.size() < kStringBytesMax);
     Put(static_cast<uint64_t>(value.size()));
-    out_ += value;
+    sink_.Bytes(value.data(), value.size());
   }
   void Put(const TenantShardId& id) {
     Put(id.tenant_id);
@@ -78,10 +118,9 @@ class Writer {
     Put(static_cast<uint64_t>(values.size()));
     for (const T& value : values) Put(value);
   }
-  std::string Take() { return std::move(out_); }
 
  private:
-  std::string out_;
+  Sink& sink_;
 };
 
 class Reader {
@@ -168,8 +207,9 @@ class Reader {
   std::string_view in_;
 };
 
+template <typename Sink>
 struct EncodeField {
-  Writer& writer;
+  Writer<Sink>& writer;
   template <typename T>
   void operator()(const T& field) {
     if constexpr (std::is_enum_v<T> || std::is_integral_v<T>) {
@@ -192,9 +232,10 @@ struct DecodeField {
   }
 };
 
-// Visits the fields of every mutating operation in a fixed order.
-template <typename Codec>
-void VisitFields(Codec& codec, Operation& operation) {
+// Visits the fields of every mutating operation in a fixed order. `operation` is a const
+// Operation when encoding (no copy is made) and a mutable one when decoding.
+template <typename Codec, typename AnyOperation>
+void VisitFields(Codec& codec, AnyOperation& operation) {
   std::visit(
       [&codec](auto& op) {
         using T = std::decay_t<decltype(op)>;
@@ -246,17 +287,28 @@ Operation MakeAlternative(size_t index) {
   }
 }
 
+// Writes the version byte, the variant index and the fields through `sink`.
+template <typename Sink>
+void EncodeInto(Sink& sink, const Operation& operation) {
+  Writer<Sink> writer(sink);
+  writer.Put(static_cast<uint64_t>(kWalVersion));
+  writer.Put(static_cast<uint64_t>(operation.index()));
+  EncodeField<Sink> encode{writer};
+  VisitFields(encode, operation);
+}
+
 }  // namespace
 
 std::string EncodeWalRecord(const Operation& operation) {
   SIM_CHECK_MSG(IsMutation(operation), "only mutations are logged");
-  Writer writer;
-  writer.Put(static_cast<uint64_t>(kWalVersion));
-  writer.Put(static_cast<uint64_t>(operation.index()));
-  EncodeField encode{writer};
-  Operation copy = operation;
-  VisitFields(encode, copy);
-  return writer.Take();
+  // Two passes over the fields: count the bytes, then write them into a string allocated once.
+  SizeSink size;
+  EncodeInto(size, operation);
+  std::string record(size.size(), '\0');
+  BufferSink buffer(record.data(), record.size());
+  EncodeInto(buffer, operation);
+  SIM_CHECK_MSG(buffer.full(), "WAL record smaller than its computed size");
+  return record;
 }
 
 Operation DecodeWalRecord(std::string_view record) {
