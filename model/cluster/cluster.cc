@@ -213,4 +213,15 @@ std::set<std::string> Cluster::TenantsGroundTruth() const {
   return tenants;
 }
 
+std::map<std::string, std::vector<std::pair<int64_t, int64_t>>> Cluster::ShardRowsGroundTruth()
+    const {
+  std::map<std::string, std::vector<std::pair<int64_t, int64_t>>> rows;
+  const persistence::ControllerTables* tables = CommittedTables();
+  if (tables == nullptr) return rows;
+  for (const auto& [id, row] : tables->shards()) {
+    rows[id.tenant_id].push_back({id.shard_number, id.shard_count});
+  }
+  return rows;
+}
+
 }  // namespace storsim::cluster

@@ -124,6 +124,8 @@ class Cluster {
   DbGroundTruth LeaderGroundTruth() const;
   std::optional<int64_t> ShardGenerationGroundTruth(const std::string& shard) const;
   std::set<std::string> TenantsGroundTruth() const;
+  // Every tenant_shards row as (shard_number, shard_count), by tenant id (S15).
+  std::map<std::string, std::vector<std::pair<int64_t, int64_t>>> ShardRowsGroundTruth() const;
 
  private:
   bool kill_processes_on_destroy_ = true;

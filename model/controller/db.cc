@@ -160,4 +160,43 @@ absl::StatusOr<persistence::AbortShardSplitStatus> Db::AbortShardSplit(
   return result;
 }
 
+absl::Status Db::BeginShardSplit(const std::string& tenant_id, uint8_t old_count,
+                                 uint8_t new_count) {
+  absl::Status status = persistence_->BeginShardSplit(tenant_id, old_count, new_count);
+  Write("begin_shard_split", status,
+        {TraceField::Str("tenant", tenant_id), TraceField::Int("old_count", old_count),
+         TraceField::Int("new_count", new_count)});
+  return status;
+}
+
+absl::Status Db::CompleteShardSplit(const std::string& tenant_id, uint8_t old_count,
+                                    uint8_t new_count) {
+  absl::Status status = persistence_->CompleteShardSplit(tenant_id, old_count, new_count);
+  Write("complete_shard_split", status,
+        {TraceField::Str("tenant", tenant_id), TraceField::Int("old_count", old_count),
+         TraceField::Int("new_count", new_count), TraceField::Int("unchecked", 0)});
+  return status;
+}
+
+absl::Status Db::CompleteShardSplitUnchecked(const std::string& tenant_id, uint8_t old_count,
+                                             uint8_t new_count) {
+  absl::Status status = persistence_->CompleteShardSplit(tenant_id, old_count, new_count);
+  if (status.code() == absl::StatusCode::kFailedPrecondition) {
+    auto rows = persistence_->ListTenantShards();
+    status = rows.status();
+    if (rows.ok()) {
+      bool only_parents = true;
+      for (const persistence::TenantShardRow& row : *rows) {
+        if (row.id.tenant_id == tenant_id && row.id.shard_count != old_count) only_parents = false;
+      }
+      // Children left (a partial set): the unchecked statements would keep them; leave as is.
+      status = only_parents ? persistence_->DeleteTenant(tenant_id) : absl::OkStatus();
+    }
+  }
+  Write("complete_shard_split", status,
+        {TraceField::Str("tenant", tenant_id), TraceField::Int("old_count", old_count),
+         TraceField::Int("new_count", new_count), TraceField::Int("unchecked", 1)});
+  return status;
+}
+
 }  // namespace storsim::controller

@@ -43,6 +43,18 @@ class Db {
   absl::Status DeleteTenant(const std::string& tenant_id);
   absl::StatusOr<persistence::AbortShardSplitStatus> AbortShardSplit(const std::string& tenant_id,
                                                                      uint8_t new_count);
+  // Shard split (shard_split.cc), traced as ctl.db_write op begin_shard_split /
+  // complete_shard_split with tenant, old_count, new_count.
+  absl::Status BeginShardSplit(const std::string& tenant_id, uint8_t old_count, uint8_t new_count);
+  absl::Status CompleteShardSplit(const std::string& tenant_id, uint8_t old_count,
+                                  uint8_t new_count);
+  // Upstream's complete_shard_split before PR #11256 (bug #2): delete the parents and clear the
+  // flag without checking that the children still exist. Emulated on the current operations:
+  // the checked complete, and when it refuses because no child row is left (an abort deleted
+  // them), the tenant's remaining rows — all parents then — are deleted, which is what the
+  // unchecked DELETE would have done. Traced as one complete_shard_split write with unchecked=1.
+  absl::Status CompleteShardSplitUnchecked(const std::string& tenant_id, uint8_t old_count,
+                                           uint8_t new_count);
 
  private:
   void Write(const char* op, const absl::Status& status, std::vector<sim::TraceField> fields);

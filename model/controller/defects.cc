@@ -16,6 +16,11 @@ std::vector<api::DefectInfo> ControllerDefects() {
        "/live answers 200 on a stepped-down instance, so k8s never restarts it"},
       {kDefectStepDownExitsWhenSlow, component, "PR #11412 / #11703 (bug #1)", "L3",
        "the step-down task exits the process when it has not finished after 10 s"},
+      {kDefectStepDownIgnoresSplits, component, "PR #11412, #11256, issue #11254 (bug #2)",
+       "S15 S3",
+       "step-down does not wait for in-flight shard splits and the split's complete does not "
+       "check its children exist: the new leader aborts the split while the old one completes "
+       "it, leaving no rows for the tenant"},
       {kDefectValidateTrustsMemory, component, "PR #8784 (bug #3)", "S8 S9",
        "/validate checks the in-memory generation only and answers valid for unknown shards"},
       {kDefectMigrationsBeforeStepDown, component, "PR #8756 (bug #4)", "S3",

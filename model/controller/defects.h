@@ -4,8 +4,7 @@
 // fuzzers, with the upstream reference and the invariant that should trip.
 //
 // Not here: #5 (READ COMMITTED read-then-write) lives in the database (model/postgres,
-// PostgresOptions.non_atomic_read_then_write); #16 lives in the pageserver; #2 needs shard
-// splits, which this controller model does not implement.
+// PostgresOptions.non_atomic_read_then_write); #16 lives in the pageserver.
 //
 // Four code-reading hazards the default sweep tripped over are switches whose *fixed* variant
 // is the default (SPEC §5.3 step 1's FIXME, the superseding reconciler's stale snapshot of §6.2,
@@ -30,6 +29,11 @@ inline constexpr char kDefectNoSelfRestartCheck[] = "ctl-no-self-restart-check";
 inline constexpr char kDefectStepDownNotShared[] = "ctl-step-down-not-shared";
 inline constexpr char kDefectLiveIgnoresLeadership[] = "ctl-live-ignores-leadership";
 inline constexpr char kDefectStepDownExitsWhenSlow[] = "ctl-step-down-exits-when-slow";
+// #2 (PR #11412, #11256, issue #11254): the step-down does not wait for an in-flight shard split
+// (the split does not hold the reconcilers gate), and the split's complete does not check that
+// the children still exist, so a new leader's start-up abort and the old leader's complete both
+// land and the tenant loses every row.
+inline constexpr char kDefectStepDownIgnoresSplits[] = "ctl-step-down-ignores-splits";
 // #3 (PR #8784).
 inline constexpr char kDefectValidateTrustsMemory[] = "ctl-validate-trusts-memory";
 // #4 (PR #8756).

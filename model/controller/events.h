@@ -31,10 +31,15 @@
 //                         skipped_dedupe), http.
 //   ctl.db_write          op (increment_generation|re_attach|update_leader|update_tenant_shard|
 //                         detach|update_node_scheduling_policy|insert_node|delete_node|
-//                         insert_tenant_shards|delete_tenant|abort_shard_split), result
+//                         insert_tenant_shards|delete_tenant|begin_shard_split|
+//                         complete_shard_split|abort_shard_split), result
 //                         (ok|error), error, and shard / node / generation when they apply.
 //   ctl.generation        shard, generation, node, via (reconcile|live_migration|re_attach):
 //                         a generation this instance was handed by the DB.
+//   ctl.split             tenant, old_count, new_count, phase (refused|begin|pageserver|
+//                         complete|abort|done), result ("ok" or the reason / error). The DB
+//                         writes of a split are ctl.db_write ops begin_shard_split,
+//                         complete_shard_split (unchecked 0|1) and abort_shard_split.
 // Upcalls
 //   ctl.validate          shard, generation, valid, memory_generation, db_generation.
 //   ctl.re_attach         node, attached, secondary, result.
@@ -74,6 +79,7 @@ inline constexpr char kNotifySend[] = "ctl.notify.send";
 inline constexpr char kNotifyResult[] = "ctl.notify.result";
 inline constexpr char kDbWrite[] = "ctl.db_write";
 inline constexpr char kGeneration[] = "ctl.generation";
+inline constexpr char kSplit[] = "ctl.split";
 inline constexpr char kValidate[] = "ctl.validate";
 inline constexpr char kReAttach[] = "ctl.re_attach";
 inline constexpr char kIntent[] = "ctl.intent";

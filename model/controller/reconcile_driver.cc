@@ -140,11 +140,16 @@ void Service::SpawnReconciler(TenantShard& shard, Priority priority,
   std::set<NodeId> involved;
   for (NodeId node : shard.intent.AllNodes()) involved.insert(node);
   for (const auto& [node, config] : shard.observed.locations) involved.insert(node);
+  // Pre-#10352 (defect #8) the reconciler also tried to configure secondaries on offline nodes;
+  // those calls fail at once (the offline node's cancellation token), failing the reconcile.
+  const bool pre_10352 = context_.Defect(kDefectPendingNotifyDroppedOnFailure);
   for (NodeId node : involved) {
     auto it = nodes_.find(node);
     if (it == nodes_.end()) continue;
     input.nodes[node] = RefFor(node);
-    input.available[node] = it->second.available();
+    const bool secondary = std::find(shard.intent.secondary.begin(), shard.intent.secondary.end(),
+                                     node) != shard.intent.secondary.end();
+    input.available[node] = it->second.available() || (pre_10352 && secondary);
   }
   std::optional<ReconcilerHandle> previous = shard.reconciler;
   ReconcilerHandle handle{shard.sequence, input.cancel,
@@ -177,9 +182,26 @@ void Service::SpawnReconciler(TenantShard& shard, Priority priority,
         }
       }
     }
+    // Pre-#10352 (defect #8) the reconciler's failure flag started false, so a reconcile that
+    // failed (or was cancelled) before notifying reported no pending notification and dropped
+    // the shard's flag; the pending notification was re-sent, best effort, only after a
+    // successful reconcile (upstream TenantShard::reconcile: `if result.is_ok() && must_notify`).
+    const bool pre_10352 = context_.Defect(kDefectPendingNotifyDroppedOnFailure);
+    const bool must_notify = input.shard.pending_compute_notification;
+    const TenantShardId shard_id = input.shard.id;
+    const uint32_t stripe_size = input.shard.stripe_size;
+    const std::optional<std::string> preferred_az = input.shard.intent.preferred_az;
+    const std::optional<NodeId> attached = input.shard.intent.attached;
+    const CancelToken cancel = input.cancel;
+    if (pre_10352) input.shard.pending_compute_notification = false;
     Reconciler reconciler(context_, db_, pageservers_, compute_hook_, std::move(input),
                           available_now);
     ReconcileResult result = reconciler.Run();
+    if (pre_10352 && result.status.ok() && must_notify && attached) {
+      const NotifyOutcome outcome =
+          compute_hook_.Notify(shard_id, stripe_size, preferred_az, *attached, cancel);
+      result.pending_compute_notification = outcome != NotifyOutcome::kOk;
+    }
     (priority == Priority::kHigh ? units_high_ : units_normal_).Release();
     joined.push_back(result);
     if (joined.size() > kJoinedResultsMax) joined.erase(joined.begin());
@@ -209,9 +231,6 @@ void Service::ApplyResult(const ReconcileResult& result) {
   TenantShard& shard = it->second;
   if (result.generation > shard.generation) shard.generation = result.generation;
   shard.pending_compute_notification = result.pending_compute_notification;
-  if (!result.status.ok() && context_.Defect(kDefectPendingNotifyDroppedOnFailure)) {
-    shard.pending_compute_notification = false;  // pre-#10352: only successes carry the flag
-  }
   if (shard.reconciler && shard.reconciler->sequence <= result.sequence) shard.reconciler.reset();
 
   // Observed deltas: what the reconciler changed, applied on top of what we know now.

@@ -47,6 +47,7 @@ void Service::Run() {
                                   TraceField::Str("reason", "start")});
   // The HTTP server runs from the start: /status answers 200 at once, a candidate 503s the rest.
   RegisterHandlers();
+  RegisterShardSplitHandler();
 
   // Step 1: wait for the database.
   if (!WaitForDatabase()) ExitProcess("database unreachable");

@@ -22,6 +22,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -33,6 +34,7 @@
 #include "model/controller/pageserver_client.h"
 #include "model/controller/reconciler.h"
 #include "model/controller/scheduler.h"
+#include "model/controller/shard_split.h"
 #include "model/controller/lease.h"
 #include "model/controller/snapshot.h"
 
@@ -144,6 +146,28 @@ class Service {
   api::TenantDescribeResponse HandleTenantDescribe(const api::TenantDescribeRequest& request);
   api::ShardPlacement Placement(const TenantShard& shard) const;
 
+  // --- shard_split.cc (shard_split.h) ---
+  struct SplitTarget {
+    TenantShardId parent;
+    NodeId node = 0;
+    Generation generation;
+  };
+  // Serves kTenantShardSplit with the tenant-mutating gating of http_gate.cc.
+  void RegisterShardSplitHandler();
+  TenantShardSplitResponse ForwardShardSplit(const TenantShardSplitRequest& request);
+  TenantShardSplitResponse HandleTenantShardSplit(const TenantShardSplitRequest& request);
+  // Step 2 for one parent: the pageserver's split, retried on transport errors and 503.
+  absl::Status SplitOnPageserver(const SplitTarget& target, uint8_t new_count);
+  // Step 4; returns the children's placements.
+  std::vector<api::ShardPlacement> CommitSplitInMemory(const std::vector<SplitTarget>& targets,
+                                                       uint8_t new_count);
+  // The abort path; true when the DB showed the split completed after all (then committed).
+  bool AbortSplit(const std::string& tenant, const std::vector<SplitTarget>& targets,
+                  uint8_t new_count, bool pageservers_called,
+                  std::vector<api::ShardPlacement>* committed);
+  void EmitSplit(const std::string& tenant, uint8_t old_count, uint8_t new_count,
+                 const char* phase, const std::string& result);
+
   // --- node_api.cc (§7.1) ---
   api::StatusResponse HandleNodeRegister(const api::NodeRegisterRequest& request);
   api::StatusResponse HandleNodeConfigure(const api::NodeConfigureRequest& request);
@@ -197,6 +221,7 @@ class Service {
   bool results_loop_started_ = false;
 
   std::optional<sim::Future<api::StepDownResponse>> step_down_;
+  std::set<std::string> splitting_tenants_;  // tenants with a split in flight
   std::optional<Operation> operation_;
 
   // Lease protocols: the last record seen, when it last changed (local clock).

@@ -48,6 +48,14 @@
 //   ps.get_page            {node, inc, shard, gen, key, lsn, status, value_lsn}
 //   ps.secondary_download  {node, inc, shard, layers, bytes, status}   bytes counts layers held
 //   ps.shutdown            {node, inc}                            graceful stop finished
+//   ps.split               {node, inc, shard, gen, children, status, result}   a shard split
+//                          request answered (split_api.h); shard = the parent, children = the
+//                          child ids joined by ","; result: "split" | "already_split" |
+//                          "not_ready" | "bad_count" | "no_parent" | "not_single" |
+//                          "flush_timeout" | "copy_timeout". On "split" each child's index copy
+//                          is a ps.index_upload and its attachment a ps.location_config with
+//                          action "split" (prev_mode ""); the parent's slot is gone with no
+//                          ps.location_config of its own.
 #pragma once
 
 namespace storsim::pageserver::events {
@@ -81,5 +89,6 @@ inline constexpr char kWalGap[] = "ps.wal_gap";
 inline constexpr char kGetPage[] = "ps.get_page";
 inline constexpr char kSecondaryDownload[] = "ps.secondary_download";
 inline constexpr char kShutdown[] = "ps.shutdown";
+inline constexpr char kShardSplit[] = "ps.split";
 
 }  // namespace storsim::pageserver::events

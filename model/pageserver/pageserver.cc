@@ -147,6 +147,7 @@ void Pageserver::ServeApi() {
   Serve(env, api::kSecondaryDownload, [this](const api::SecondaryDownloadRequest& request) {
     return SecondaryDownload(request);
   });
+  Serve(env, kShardSplit, [this](const ShardSplitRequest& request) { return ShardSplit(request); });
 }
 
 bool Pageserver::ReAttach() {

@@ -41,6 +41,7 @@
 #include "model/pageserver/deletion_queue.h"
 #include "model/pageserver/options.h"
 #include "model/pageserver/secondary.h"
+#include "model/pageserver/split_api.h"
 #include "model/pageserver/timeline.h"
 #include "sim/env.h"
 #include "sim/process.h"
@@ -127,6 +128,12 @@ class Pageserver final : public DeletionQueueHost {
   api::TimelineLsnsResponse TimelineLsns(const api::TimelineLsnsRequest& request);
   api::WaitLsnResponse WaitLsn(const api::WaitLsnRequest& request);
   api::SecondaryDownloadResponse SecondaryDownload(const api::SecondaryDownloadRequest& request);
+
+  // Shard split (pageserver_split.cc, split_api.h).
+  ShardSplitResponse ShardSplit(const ShardSplitRequest& request);
+  // PUTs `index` under each child's prefix at index.generation; false when `deadline` passed.
+  bool CopyIndexToChildren(const std::vector<api::TenantShardId>& children, const IndexPart& index,
+                           sim::Instant deadline);
 
   PageserverOptions options_;
   api::ServiceEndpoints& controller_;

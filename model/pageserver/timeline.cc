@@ -244,7 +244,9 @@ void Timeline::QueueHeatmapUpload() {
 void Timeline::Compact(bool gc) {
   std::vector<std::string> inputs;
   for (const auto& [name, layer] : layers_) {
-    if (!layer.missing) inputs.push_back(name);
+    // Ancestral layers (written by the parent before a shard split) are shared with the sibling
+    // shards' indexes: a child never rewrites or deletes them (upstream keeps them too).
+    if (!layer.missing && layer.desc.owner_shard == shard_.ToString()) inputs.push_back(name);
   }
   if (inputs.size() < std::max<size_t>(2, context_.options->compaction_threshold)) return;
   Layer merged;

@@ -95,6 +95,10 @@ class Timeline : public std::enable_shared_from_this<Timeline> {
   TimelineState state() const { return state_; }
   api::Lsn last_record_lsn() const { return last_record_lsn_; }
   TimelineSnapshot Snapshot() const;
+  // The index this attachment last uploaded (or loaded at attach, if it uploaded none since):
+  // what remote storage holds for it. A shard split copies it to the children. nullopt before
+  // the first load or upload.
+  const std::optional<IndexPart>& last_uploaded_index() const { return last_uploaded_index_; }
 
  private:
   struct Layer {
@@ -162,6 +166,7 @@ class Timeline : public std::enable_shared_from_this<Timeline> {
   api::Lsn gc_cutoff_ = 0;
   api::Lsn wal_gap_reported_ = 0;
   std::optional<api::Generation> loaded_index_generation_;
+  std::optional<IndexPart> last_uploaded_index_;
   std::vector<std::string> blocked_deletions_;
   sim::Instant last_flush_;
   sim::Instant last_heatmap_;

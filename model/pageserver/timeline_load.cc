@@ -159,6 +159,7 @@ bool Timeline::Load() {
     SIM_CHECK_MSG(index->generation <= config_.generation, "loaded an index above our generation");
     index_generation = index->generation.is_none() ? 0 : index->generation.value();
     loaded_index_generation_ = index->generation;
+    last_uploaded_index_ = index;
   }
   context_.Emit(events::kIndexLoad,
                 {sim::TraceField::Str("shard", shard_.ToString()), sim::TraceField::Int("gen", Gen()),

@@ -85,6 +85,7 @@ bool Timeline::Execute(UploadOp& op) {
     case OpKind::kUploadIndex: {
       if (!PutWithRetry(op.key, op.bytes)) return false;
       remote_projected_ = std::max(remote_projected_, op.disk_consistent_lsn);
+      last_uploaded_index_ = DecodeIndex(op.bytes);
       context_.Emit(events::kIndexUpload,
                     {sim::TraceField::Str("shard", shard_.ToString()),
                      sim::TraceField::Int("gen", Gen()), sim::TraceField::Str("key", op.key),

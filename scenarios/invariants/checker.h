@@ -36,6 +36,8 @@ struct DbView {
   std::function<std::optional<int64_t>(const std::string& shard)> shard_generation;
   // Tenant ids that have at least one row in tenant_shards.
   std::function<std::set<std::string>()> tenants;
+  // Every row of tenant_shards as (shard_number, shard_count), by tenant id (S15).
+  std::function<std::map<std::string, std::vector<std::pair<int64_t, int64_t>>>()> shard_rows;
 };
 
 class Checker : public sim::TraceObserver {

@@ -114,9 +114,59 @@ std::map<std::string, int64_t> SingleLeaderChecker::Metrics() const {
 
 // ---- S3 ----
 
+void SteppedDownSilenceChecker::OnMigrations(const sim::TraceEvent& event,
+                                             const Instance& instance) {
+  const StartupState& me = startups_[instance];
+  if (me.protocol != "step-down" || !me.leader_read || me.leader_read->empty() ||
+      *me.leader_read == me.address) {
+    return;  // no predecessor to hand over from (first start, restart in place, other protocol)
+  }
+  if (me.step_down_attempts > 0 && !me.step_down_ok) {
+    ++unilateral_migrations_;  // SPEC §3.6 window 1: the predecessor may still act
+    return;
+  }
+  for (const Instance& other : me.predecessors) {
+    if (alive_.count(other) == 0) continue;
+    schema_changed_.emplace(other, instance.ToString() + " (" + me.address + ") at " +
+                                       event.at.ToString());
+  }
+}
+
 void SteppedDownSilenceChecker::OnEvent(const sim::TraceEvent& event) {
+  if (event.kind == "process.down") {
+    for (auto it = alive_.begin(); it != alive_.end();) {
+      it = it->pid == event.Int("pid") ? alive_.erase(it) : std::next(it);
+    }
+    return;
+  }
   if (event.kind.substr(0, 4) != "ctl.") return;
   const Instance instance = InstanceOf(event);
+  if (alive_.insert(instance).second) {
+    // A new incarnation of a pid: the older ones are gone.
+    for (auto it = alive_.begin(); it != alive_.end();) {
+      it = it->pid == instance.pid && !(*it == instance) ? alive_.erase(it) : std::next(it);
+    }
+  }
+  StartupState& startup = startups_[instance];
+  if (startup.address.empty()) startup.address = std::string(event.Str("instance"));
+  if (event.kind == "ctl.status" && event.Has("protocol")) {
+    startup.protocol = std::string(event.Str("protocol"));
+  }
+  if (event.kind == "ctl.leader_read" && event.Str("result") == "ok" && !startup.leader_read) {
+    startup.leader_read = std::string(event.Str("leader"));
+    for (const Instance& other : alive_) {
+      auto it = startups_.find(other);
+      if (!(other == instance) && it != startups_.end() && it->second.address == *startup.leader_read) {
+        startup.predecessors.push_back(other);
+      }
+    }
+  }
+  if (event.kind == "ctl.step_down.send") ++startup.step_down_attempts;
+  if (event.kind == "ctl.step_down.reply" && event.Str("result") == "ok") startup.step_down_ok = true;
+  if (event.kind == "ctl.migrations") {
+    OnMigrations(event, instance);
+    return;
+  }
   if (event.kind == "ctl.step_down.served") {
     stepped_down_.insert(instance);
     return;
@@ -125,7 +175,12 @@ void SteppedDownSilenceChecker::OnEvent(const sim::TraceEvent& event) {
     unknown_detaches_.insert({instance, std::string(event.Str("shard")), event.Int("node")});
     return;
   }
-  if (!IsControllerSideEffect(event.kind) || stepped_down_.count(instance) == 0) return;
+  if (!IsControllerSideEffect(event.kind)) return;
+  const bool served = stepped_down_.count(instance) != 0;
+  auto schema = schema_changed_.find(instance);
+  // The schema rule judges DB writes only; the step-down rule every side effect.
+  const bool schema_violation = schema != schema_changed_.end() && event.kind == "ctl.db_write";
+  if (!served && !schema_violation) return;
   bool known_hazard = false;
   if (event.kind == "ctl.location_config.send" && event.Str("mode") == "Detached") {
     known_hazard = unknown_detaches_.count(
@@ -142,9 +197,12 @@ void SteppedDownSilenceChecker::OnEvent(const sim::TraceEvent& event) {
   if (event.Has("op")) what += " op=" + std::string(event.Str("op"));
   if (event.Has("shard")) what += " shard=" + std::string(event.Str("shard"));
   if (event.Has("node")) what += " node=" + std::to_string(event.Int("node"));
+  const std::string why = served ? "after serving a step-down response"
+                                 : "after its successor " + schema->second +
+                                       " changed the schema (ran migrations)";
   Report("S3", event.at,
          instance.ToString() + " (" + std::string(event.Str("instance")) +
-             ") issued a side effect after serving a step-down response: " + what +
+             ") issued a side effect " + why + ": " + what +
              (known_hazard ? " (a known upstream hazard, SPEC §3.3)" : ""));
 }
 

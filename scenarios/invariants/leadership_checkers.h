@@ -10,6 +10,13 @@
 //     location_config, notify-attach or DB write. The upstream gaps SPEC §3.3 lists (heartbeat-
 //     driven detach of unknown shards; an ongoing drain/fill's final policy write) are counted as
 //     known hazards rather than failures, unless `strict`.
+//     Schema part (SPEC §3.2 step 4, §12 #4): the step-down window also ends when the successor
+//     changes the schema. When a step-down-protocol instance X runs its migrations (ctl.migrations)
+//     while the leader row it read at start (ctl.leader_read) names another address L, every
+//     instance with address L that was alive at that read and still is runs against a schema it was not built
+//     for, so it must issue no DB write afterwards (the same known hazards excepted). Excused and
+//     counted (s3_unilateral_migrations): X had already tried to step L down and every attempt
+//     failed (SPEC §3.6 window 1, the new leader proceeds unilaterally while L may still act).
 #pragma once
 
 #include "scenarios/invariants/checker.h"
@@ -59,12 +66,27 @@ class SteppedDownSilenceChecker : public Checker {
       : Checker("S3", std::move(sink)), strict_(strict) {}
   void OnEvent(const sim::TraceEvent& event) override;
   std::map<std::string, int64_t> Metrics() const override {
-    return {{"s3_known_hazards", known_hazards_}};
+    return {{"s3_known_hazards", known_hazards_},
+            {"s3_unilateral_migrations", unilateral_migrations_}};
   }
 
  private:
+  struct StartupState {
+    std::string address;
+    std::string protocol;
+    std::optional<std::string> leader_read;  // the leader row's address read at start
+    std::vector<Instance> predecessors;       // alive then with that address
+    int step_down_attempts = 0;
+    bool step_down_ok = false;
+  };
+  void OnMigrations(const sim::TraceEvent& event, const Instance& instance);
   bool strict_;
   std::set<Instance> stepped_down_;
+  std::map<Instance, StartupState> startups_;
+  std::set<Instance> alive_;
+  // Instances whose schema a successor changed, with a description of that successor.
+  std::map<Instance, std::string> schema_changed_;
+  int64_t unilateral_migrations_ = 0;
   // (instance, shard, node) detaches of unknown shards announced by the instance (§3.3 hazard).
   std::set<std::tuple<Instance, std::string, int64_t>> unknown_detaches_;
   int64_t known_hazards_ = 0;

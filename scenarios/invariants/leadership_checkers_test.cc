@@ -130,5 +130,67 @@ TEST(SteppedDownSilenceCheckerTest, KnownHazardsAreCountedUnlessStrict) {
   }
 }
 
+// Bug #4's shape: B read the row naming A, ran migrations before stepping A down, and A (alive,
+// still Leader) wrote to the database afterwards: a write against a schema A was not built for.
+TEST(SteppedDownSilenceCheckerTest, WriteAfterTheSuccessorMigratedIsAViolation) {
+  Collector collector;
+  SteppedDownSilenceChecker checker(collector.sink(), /*strict=*/false);
+  Feed(checker, {
+      Event(0, 1, "ctl.status", {{"instance", "a"}, {"incarnation", 1}, {"status", "Leader"}, {"protocol", "step-down"}}),
+      Event(1, 1, "ctl.db_write", {{"instance", "a"}, {"incarnation", 1}, {"op", "increment_generation"}}),
+      Event(2, 2, "ctl.status", {{"instance", "b"}, {"incarnation", 1}, {"status", "Candidate"}, {"protocol", "step-down"}}),
+      Event(3, 2, "ctl.leader_read", {{"instance", "b"}, {"incarnation", 1}, {"result", "ok"}, {"leader", "a"}}),
+      Event(4, 2, "ctl.migrations", {{"instance", "b"}, {"incarnation", 1}}),
+      // The drain hazard stays a hazard.
+      Event(5, 1, "ctl.db_write", {{"instance", "a"}, {"incarnation", 1}, {"op", "update_node_scheduling_policy"}}),
+  });
+  EXPECT_TRUE(collector.violations.empty()) << collector.Describe();
+  checker.OnEvent(Event(6, 1, "ctl.db_write", {{"instance", "a"}, {"incarnation", 1}, {"op", "increment_generation"}}));
+  ASSERT_EQ(collector.violations.size(), 1u);
+  EXPECT_EQ(collector.violations[0].invariant, "S3");
+  EXPECT_NE(collector.violations[0].detail.find("changed the schema"), std::string::npos);
+}
+
+// Legal histories: migrations after a successful step-down (A silent afterwards, its restarted
+// pod is a new instance); after a failed one (unilateral: counted); a restart in place (the row
+// names the migrating pod itself); and another protocol.
+TEST(SteppedDownSilenceCheckerTest, MigrationsAfterTheHandOverAreLegal) {
+  Collector collector;
+  SteppedDownSilenceChecker checker(collector.sink(), /*strict=*/false);
+  Feed(checker, {
+      Event(0, 1, "ctl.status", {{"instance", "a"}, {"incarnation", 1}, {"status", "Leader"}, {"protocol", "step-down"}}),
+      Event(1, 2, "ctl.status", {{"instance", "b"}, {"incarnation", 1}, {"status", "Candidate"}, {"protocol", "step-down"}}),
+      Event(2, 2, "ctl.leader_read", {{"instance", "b"}, {"incarnation", 1}, {"result", "ok"}, {"leader", "a"}}),
+      Event(3, 2, "ctl.step_down.send", {{"instance", "b"}, {"incarnation", 1}, {"attempt", 0}}),
+      Event(4, 1, "ctl.db_write", {{"instance", "a"}, {"incarnation", 1}, {"op", "increment_generation"}}),
+      Event(5, 1, "ctl.step_down.served", {{"instance", "a"}, {"incarnation", 1}}),
+      Event(6, 2, "ctl.step_down.reply", {{"instance", "b"}, {"incarnation", 1}, {"result", "ok"}}),
+      Event(7, 2, "ctl.migrations", {{"instance", "b"}, {"incarnation", 1}}),
+      Event(8, 2, "ctl.db_write", {{"instance", "b"}, {"incarnation", 1}, {"op", "update_leader"}}),
+      // A's pod restarts (a new instance of pid 1) and writes after its own start: not silenced.
+      Event(9, 1, "ctl.status", {{"instance", "a"}, {"incarnation", 2}, {"status", "Candidate"}, {"protocol", "step-down"}}),
+      Event(10, 1, "ctl.db_write", {{"instance", "a"}, {"incarnation", 2}, {"op", "update_leader"}}),
+      // C cannot reach B: every attempt fails, it migrates unilaterally; B keeps writing.
+      Event(11, 3, "ctl.status", {{"instance", "c"}, {"incarnation", 1}, {"status", "Candidate"}, {"protocol", "step-down"}}),
+      Event(12, 3, "ctl.leader_read", {{"instance", "c"}, {"incarnation", 1}, {"result", "ok"}, {"leader", "b"}}),
+      Event(13, 3, "ctl.step_down.send", {{"instance", "c"}, {"incarnation", 1}, {"attempt", 0}}),
+      Event(14, 3, "ctl.step_down.reply", {{"instance", "c"}, {"incarnation", 1}, {"result", "transport"}}),
+      Event(15, 3, "ctl.migrations", {{"instance", "c"}, {"incarnation", 1}}),
+      Event(16, 2, "ctl.db_write", {{"instance", "b"}, {"incarnation", 1}, {"op", "increment_generation"}}),
+      // C restarts in place: its row names itself; B (never stepped down) is not its predecessor.
+      Event(17, 3, "ctl.status", {{"instance", "c"}, {"incarnation", 2}, {"status", "Candidate"}, {"protocol", "step-down"}}),
+      Event(18, 3, "ctl.leader_read", {{"instance", "c"}, {"incarnation", 2}, {"result", "ok"}, {"leader", "c"}}),
+      Event(19, 3, "ctl.migrations", {{"instance", "c"}, {"incarnation", 2}}),
+      Event(20, 2, "ctl.db_write", {{"instance", "b"}, {"incarnation", 1}, {"op", "increment_generation"}}),
+      // Lease protocol instances: no step-down handover to judge.
+      Event(21, 4, "ctl.status", {{"instance", "d"}, {"incarnation", 1}, {"status", "Candidate"}, {"protocol", "lease"}}),
+      Event(22, 4, "ctl.leader_read", {{"instance", "d"}, {"incarnation", 1}, {"result", "ok"}, {"leader", "b"}}),
+      Event(23, 4, "ctl.migrations", {{"instance", "d"}, {"incarnation", 1}}),
+      Event(24, 2, "ctl.db_write", {{"instance", "b"}, {"incarnation", 1}, {"op", "increment_generation"}}),
+  });
+  EXPECT_TRUE(collector.violations.empty()) << collector.Describe();
+  EXPECT_EQ(checker.Metrics()["s3_unilateral_migrations"], 1);
+}
+
 }  // namespace
 }  // namespace storsim::invariants

@@ -146,7 +146,6 @@ void FailoverChecker::JudgeOne(const Trigger& trigger) {
                Seconds(t0 + detect));
     return;
   }
-  Count("L2 judged");
   const sim::Instant deadline = *offline + bounds().failover_reconcile;
   // Availability transitions are handled one after another in the heartbeat loop (upstream too),
   // and a node coming back is re-listed before the next one fails over; when that node is cut
@@ -187,7 +186,7 @@ void FailoverChecker::JudgeOne(const Trigger& trigger) {
       continue;
     }
     const bool moved = std::any_of(
-        attached_single_.begin(), attached_single_.end(), [&](const Attached& attached) {
+        attached_single_.begin(), attached_single_.end(), [&, &shard = shard](const Attached& attached) {
           // Any node at a newer generation: P itself counts once it is back (it cannot accept
           // while cut off), e.g. when the first failover target was dying too.
           return attached.shard == shard && attached.generation > held->generation &&
@@ -294,6 +293,33 @@ void DrainFillChecker::Finish(sim::Instant now) {
            Node(node) + " is still " + policy + " after the quiet period with no " +
                (policy == "draining" ? "drain" : "fill") + " running at the leader (operation: " +
                snapshot.operation.value_or("none") + ")");
+  }
+}
+
+// ---- L6 ----
+
+void NotificationRetryChecker::OnEvent(const sim::TraceEvent& event) {
+  if (event.kind != "ctl.notify.result") return;
+  SIM_CHECK_MSG(last_.size() < 100'000, "L6: unbounded tenants");
+  last_[{Instance{event.process, event.Int("incarnation")}, std::string(event.Str("tenant"))}] =
+      Last{event.at, std::string(event.Str("result")), std::string(event.Str("shards"))};
+}
+
+void NotificationRetryChecker::Finish(sim::Instant now) {
+  const NotificationRetrySnapshot snapshot = take_snapshot_();
+  if (!snapshot.have_leader) return;  // L1 reports a missing leader
+  for (const auto& [key, last] : last_) {
+    const auto& [instance, tenant] = key;
+    if (instance != snapshot.leader || snapshot.attached_tenants.count(tenant) == 0 ||
+        snapshot.cplane_busy_tenants.count(tenant) > 0) {
+      continue;
+    }
+    if (last.result == "ok" || last.result == "skipped_dedupe") continue;
+    Report("L6", now,
+           tenant + ": the leader's last notify-attach (shards " + last.shards + ") ended '" +
+               last.result + "' at " + Seconds(last.at) +
+               " and was never retried successfully, though the control plane answers again");
+    return;
   }
 }
 

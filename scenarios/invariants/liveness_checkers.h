@@ -1,4 +1,4 @@
-// Liveness checkers with deadlines (SPEC.md §11 L2, L4, L5, L8). Each turns a trigger in the
+// Liveness checkers (SPEC.md §11 L2, L4, L5, L6, L8). L2, L4, L5 and L8 turn a trigger in the
 // trace into an obligation with a deadline computed from component options (LivenessBounds, filled
 // by StorageWorld from the cluster's options, so no bound is a literal here), and judges it when
 // the trace has passed the deadline (on the next event after it) or at Finish. An obligation whose
@@ -33,6 +33,7 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -214,6 +215,38 @@ class StartupChecker : public DeadlineChecker {
   };
   std::vector<Availability> availability_;
   std::vector<std::pair<sim::Instant, int32_t>> startup_complete_;  // (at, controller pid)
+};
+
+// L6 NotificationRetryChecker: at Finish (after heal and the quiet period), for the single
+//    leader instance L and every tenant T whose shards all have an intended attached node and
+//    whose control-plane record is not busy (premise: the control plane answers notify-attach
+//    with 2xx again): if L ever sent a notify-attach for T, the last ctl.notify.result of L for
+//    T is a success ("ok", or "skipped_dedupe": the same request was applied before). A failed
+//    notification (busy, transport, fatal, unexpected, cancelled) must be retried until one
+//    succeeds, whatever else the reconciles of T's shards met meanwhile (offline secondaries).
+struct NotificationRetrySnapshot {
+  bool have_leader = false;
+  Instance leader;                           // pid and incarnation of the single leader
+  std::set<std::string> attached_tenants;    // every shard has an intended attached node
+  std::set<std::string> cplane_busy_tenants;  // the control plane is still applying a placement
+};
+
+class NotificationRetryChecker : public Checker {
+ public:
+  NotificationRetryChecker(ViolationSink sink,
+                           std::function<NotificationRetrySnapshot()> take_snapshot)
+      : Checker("L6", std::move(sink)), take_snapshot_(std::move(take_snapshot)) {}
+  void OnEvent(const sim::TraceEvent& event) override;
+  void Finish(sim::Instant now) override;
+
+ private:
+  struct Last {
+    sim::Instant at;
+    std::string result;
+    std::string shards;
+  };
+  std::function<NotificationRetrySnapshot()> take_snapshot_;
+  std::map<std::pair<Instance, std::string>, Last> last_;  // (controller, tenant) -> last result
 };
 
 }  // namespace storsim::invariants

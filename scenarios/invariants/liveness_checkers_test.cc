@@ -310,5 +310,57 @@ TEST(StartupCheckerTest, ClockStartsWhenALeaderIsReady) {
   EXPECT_TRUE(collector.violations.empty()) << collector.Describe();
 }
 
+// ---- L6 ----
+
+sim::TraceEvent NotifyResult(int64_t at_ms, int32_t pid, int64_t incarnation, const char* tenant,
+                             const char* result) {
+  return Event(at_ms, pid, "ctl.notify.result",
+               {{"tenant", tenant}, {"shards", "0:2"}, {"result", result}, {"http", 0},
+                {"incarnation", incarnation}});
+}
+
+NotificationRetrySnapshot LeaderSnapshot(std::set<std::string> busy = {}) {
+  NotificationRetrySnapshot snapshot;
+  snapshot.have_leader = true;
+  snapshot.leader = Instance{kLeader, 2};
+  snapshot.attached_tenants = {"t1", "t2"};
+  snapshot.cplane_busy_tenants = std::move(busy);
+  return snapshot;
+}
+
+TEST(NotificationRetryCheckerTest, FailedNotificationNeverRetriedIsReported) {
+  Collector collector;
+  NotificationRetryChecker checker(collector.sink(), [] { return LeaderSnapshot(); });
+  Feed(checker, {NotifyResult(1000, kLeader, 2, "t1", "ok"),
+                 NotifyResult(5000, kLeader, 2, "t2", "ok"),
+                 NotifyResult(9000, kLeader, 2, "t1", "busy")});
+  checker.Finish(sim::Instant::Zero() + sim::Duration::Seconds(200));
+  ASSERT_EQ(collector.violations.size(), 1u) << collector.Describe();
+  EXPECT_EQ(collector.violations[0].invariant, "L6");
+  EXPECT_NE(collector.violations[0].detail.find("t1"), std::string::npos);
+}
+
+TEST(NotificationRetryCheckerTest, RetriedOrDedupedNotificationIsAccepted) {
+  Collector collector;
+  NotificationRetryChecker checker(collector.sink(), [] { return LeaderSnapshot(); });
+  Feed(checker, {NotifyResult(1000, kLeader, 2, "t1", "busy"),
+                 NotifyResult(2000, kLeader, 2, "t1", "transport"),
+                 NotifyResult(30000, kLeader, 2, "t1", "ok"),
+                 NotifyResult(4000, kLeader, 2, "t2", "cancelled"),
+                 NotifyResult(40000, kLeader, 2, "t2", "skipped_dedupe")});
+  checker.Finish(sim::Instant::Zero() + sim::Duration::Seconds(200));
+  EXPECT_TRUE(collector.violations.empty()) << collector.Describe();
+}
+
+TEST(NotificationRetryCheckerTest, OtherInstancesBusyControlPlaneAndDetachedAreExcused) {
+  Collector collector;
+  NotificationRetryChecker checker(collector.sink(), [] { return LeaderSnapshot({"t2"}); });
+  Feed(checker, {NotifyResult(1000, kLeader, 1, "t1", "busy"),  // the previous incarnation
+                 NotifyResult(2000, kLeader, 2, "t2", "busy"),  // cplane still busy with t2
+                 NotifyResult(3000, kLeader, 2, "t3", "busy")});  // t3 is not attached
+  checker.Finish(sim::Instant::Zero() + sim::Duration::Seconds(200));
+  EXPECT_TRUE(collector.violations.empty()) << collector.Describe();
+}
+
 }  // namespace
 }  // namespace storsim::invariants

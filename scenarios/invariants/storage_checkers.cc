@@ -143,8 +143,20 @@ void WalRetentionChecker::OnEvent(const sim::TraceEvent& event) {
   if (event.kind == "sk.trim") {
     const std::string tenant(event.Str("tenant"));
     const int64_t trimmed_below = event.Int("trimmed_below");
+    std::optional<std::vector<std::pair<int64_t, int64_t>>> rows;  // (number, count) of tenant
+    if (db_.shard_rows) {
+      auto all = db_.shard_rows();
+      auto found = all.find(tenant);
+      rows = found == all.end() ? std::vector<std::pair<int64_t, int64_t>>{} : found->second;
+    }
     for (const auto& [shard, index] : newest_index_) {
-      if (ParseShard(shard).tenant != tenant) continue;
+      const ShardParts parts = ParseShard(shard);
+      if (parts.tenant != tenant) continue;
+      if (rows && std::find(rows->begin(), rows->end(),
+                            std::make_pair<int64_t, int64_t>(parts.shard_number,
+                                                             parts.shard_count)) == rows->end()) {
+        continue;  // no row: no future attachment loads this index
+      }
       if (trimmed_below > index.disk_consistent_lsn + 1) {
         Report("S10", event.at, "the safekeeper trimmed " + tenant + " below " +
                                     std::to_string(trimmed_below) + " but the newest index of " +

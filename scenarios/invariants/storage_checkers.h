@@ -78,7 +78,7 @@ class LayerPresenceChecker : public Checker {
 class WalRetentionChecker : public Checker {
  public:
   explicit WalRetentionChecker(ViolationSink sink, DbView db = {})
-      : Checker("S10", std::move(sink)), fenced_(std::move(db)) {}
+      : Checker("S10", std::move(sink)), fenced_(db), db_(std::move(db)) {}
   void OnEvent(const sim::TraceEvent& event) override;
   std::map<std::string, int64_t> Metrics() const override {
     return {{"s10_fenced_gaps_ignored", fenced_ignored_}};
@@ -86,6 +86,9 @@ class WalRetentionChecker : public Checker {
 
  private:
   FencedAttachments fenced_;
+  // Its shard_rows view: a shard without a row (a parent a shard split removed, a deleted
+  // tenant) has no future attachment, so its last index bounds nothing.
+  DbView db_;
   int64_t fenced_ignored_ = 0;
   struct Index {
     int64_t generation = -1;

@@ -1,5 +1,7 @@
 // Run metrics (unavailability and dual-actor windows) and the L3 checker over scripted histories:
 // violating histories are caught, legal ones accepted, and the preconditions gate the reports.
+#include <optional>
+
 #include <gtest/gtest.h>
 
 #include "scenarios/invariants/checker_test_util.h"
@@ -298,6 +300,69 @@ TEST(RestartUnavailabilityTest, StoryDatabaseFaultsVoidTheDeadLeaderBoundButPodC
   for (const auto& event : events) judged.OnEvent(event);
   judged.Finish(sim::Instant::Zero() + sim::Duration::Seconds(120));
   EXPECT_EQ(crash.violations.size(), 1u) << crash.Describe();
+}
+
+// The leader's pod (p5) crashes at 2 s and restarts in place at 3 s (incarnation 2: the leader
+// row names its own address); ready `ready_after_ms` after its start. `fault` (if any) is
+// inserted just before the crash.
+std::vector<sim::TraceEvent> InPlaceRestart(int64_t ready_after_ms,
+                                            std::optional<sim::TraceEvent> fault = std::nullopt) {
+  auto second = [](int64_t at_ms, std::string_view kind, std::string status) {
+    sim::TraceEvent event = Event(at_ms, 5, kind, {{"incarnation", 2}});
+    if (!status.empty()) event.fields.push_back(sim::TraceField::Str("status", status));
+    return event;
+  };
+  std::vector<sim::TraceEvent> events = {
+      Start(0, 1, "postgres"),
+      Start(0, 5, "controller-0"),
+      Status(1000, 5, "Leader"),
+      Ctl(1000, 5, "ctl.startup_complete"),
+  };
+  if (fault) events.push_back(*fault);
+  events.push_back(Event(2000, -1, "story.fault", {{"action", "pod_crash"}}));
+  events.push_back(Down(2000, 5));
+  events.push_back(Event(3000, -1, "process.start", {{"pid", 5}, {"name", "controller-0"}, {"incarnation", 2}}));
+  events.push_back(second(3100, "ctl.status", "Candidate"));
+  events.push_back(second(3000 + ready_after_ms, "ctl.status", "Leader"));
+  events.push_back(second(3000 + ready_after_ms, "ctl.startup_complete", ""));
+  return events;
+}
+
+TEST(RestartUnavailabilityTest, InPlaceRestartReadyAtOnceIsAccepted) {
+  Collector collector;
+  RestartUnavailabilityChecker checker(collector.sink());
+  for (const auto& event : InPlaceRestart(200)) checker.OnEvent(event);
+  checker.Finish(sim::Instant::Zero() + sim::Duration::Seconds(120));
+  EXPECT_TRUE(collector.violations.empty()) << collector.Describe();
+  EXPECT_EQ(checker.Metrics().at("l3_in_place_restarts_judged"), 1);
+  EXPECT_EQ(checker.Metrics().at("l3_restarts_judged"), 0);
+}
+
+// Asking itself to step down costs ~10.4 s of back-off: beyond the in-place bound.
+TEST(RestartUnavailabilityTest, InPlaceRestartThatWaitsIsCaught) {
+  Collector collector;
+  RestartUnavailabilityChecker checker(collector.sink());
+  for (const auto& event : InPlaceRestart(10'500)) checker.OnEvent(event);
+  checker.Finish(sim::Instant::Zero() + sim::Duration::Seconds(120));
+  ASSERT_EQ(collector.violations.size(), 1u) << collector.Describe();
+  EXPECT_EQ(collector.violations[0].invariant, "L3");
+  EXPECT_EQ(collector.violations[0].at.nanos(), 8'000 * kMs);  // 3 s + 5 s
+  EXPECT_NE(collector.violations[0].detail.find("in place"), std::string::npos);
+}
+
+// An unhealthy peer (a paused pageserver) makes the start-up legitimately slower: the restart
+// falls back to the dead-leader bound (b), which 10.5 s meets.
+TEST(RestartUnavailabilityTest, InPlaceBoundNeedsHealthyPeers) {
+  Collector collector;
+  RestartUnavailabilityChecker checker(collector.sink());
+  for (const auto& event :
+       InPlaceRestart(10'500, Event(1500, -1, "fault", {{"kind", "pause"}, {"a", 7}, {"b", -1}}))) {
+    checker.OnEvent(event);
+  }
+  checker.Finish(sim::Instant::Zero() + sim::Duration::Seconds(120));
+  EXPECT_TRUE(collector.violations.empty()) << collector.Describe();
+  EXPECT_EQ(checker.Metrics().at("l3_in_place_restarts_judged"), 0);
+  EXPECT_EQ(checker.Metrics().at("l3_restarts_judged"), 1);
 }
 
 TEST(RestartUnavailabilityTest, FirstEverStartIsNotARestart) {

@@ -48,6 +48,14 @@ void RestartUnavailabilityChecker::CheckDeadlines(sim::Instant now) {
   for (auto& [instance, restart] : restarts_) {
     if (restart.judged || now <= restart.deadline) continue;
     restart.judged = true;
+    if (restart.in_place) {
+      Report("L3", restart.deadline,
+             "controller " + instance.ToString() + " restarted in place at " +
+                 restart.started.ToString() +
+                 " (the leader row names its own pod) on healthy peers and is not ready within " +
+                 options_.in_place_ready_max.ToString());
+      continue;
+    }
     Report("L3", restart.deadline,
            "controller " + instance.ToString() + " started at " + restart.started.ToString() +
                " with the old leader dead and is not ready (no ctl.startup_complete) within " +
@@ -60,6 +68,8 @@ void RestartUnavailabilityChecker::OnEvent(const sim::TraceEvent& event) {
   CheckDeadlines(event.at);
   const std::string_view kind = event.kind;
 
+  const bool controller_crash = IsControllerCrash(event);
+  if ((IsFault(kind) || IsStoryFault(event)) && !controller_crash) VoidInPlace();
   if (IsFault(kind)) {
     fault_in_force_ = true;
     graceful_since_.reset();  // the window no longer qualifies
@@ -77,6 +87,7 @@ void RestartUnavailabilityChecker::OnEvent(const sim::TraceEvent& event) {
     }
   } else if (kind == "heal") {
     fault_in_force_ = false;
+    other_fault_in_force_ = false;
     database_fault_in_force_ = false;
     tainted_.clear();
   } else if (kind == "k8s.rollout.start") {
@@ -91,21 +102,42 @@ void RestartUnavailabilityChecker::OnEvent(const sim::TraceEvent& event) {
   }
 
   const LeadershipChange change = tracker_.Apply(event);
+  if (kind == "process.start" || kind == "process.down") {
+    const auto pid = static_cast<int32_t>(event.Int("pid", -1));
+    if (tracker_.NameOf(pid).substr(0, 10) == "pageserver") {
+      unsettled_pageservers_.insert(pid);
+      const bool fault_before = other_fault_in_force_;
+      VoidInPlace();
+      other_fault_in_force_ = fault_before;  // not a fault: only the window is disturbed
+    }
+  } else if (kind == "ps.re_attach_done") {
+    unsettled_pageservers_.erase(event.process);
+  }
   if (kind == "process.start") {
     // After Apply: a start kills the previous incarnation of its pid, which may be the leader.
     const auto pid = static_cast<int32_t>(event.Int("pid", -1));
     const bool leader_dead = tracker_.had_leader() && !tracker_.IsAlive(tracker_.last_leader());
-    pending_starts_[pid] = {event.at, leader_dead && !Tainted(pid)};
+    const bool in_place = leader_dead && tracker_.last_leader().pid == pid &&
+                          !other_fault_in_force_ && unsettled_pageservers_.empty();
+    pending_starts_[pid] = PendingStart{event.at, leader_dead && !Tainted(pid), in_place};
   }
 
   if (ControllerTracker::IsControllerEvent(kind) && event.process >= 0) {
     const ControllerInstance instance = ControllerTracker::InstanceOf(event);
     auto pending = pending_starts_.find(instance.pid);
     if (pending != pending_starts_.end() && restarts_.count(instance) == 0) {
-      if (pending->second.second && tracker_.IsAlive(instance)) {
-        const sim::Instant started = pending->second.first;
-        restarts_[instance] = Restart{started, started + options_.dead_leader_ready_max, false};
-        ++restarts_judged_;
+      const PendingStart& start = pending->second;
+      if ((start.leader_dead || start.in_place) && tracker_.IsAlive(instance)) {
+        restarts_[instance] =
+            Restart{start.at,
+                    start.at + (start.in_place ? options_.in_place_ready_max
+                                               : options_.dead_leader_ready_max),
+                    false, start.in_place};
+        if (start.in_place) {
+          ++in_place_restarts_judged_;
+        } else {
+          ++restarts_judged_;
+        }
       }
       pending_starts_.erase(pending);
     }
@@ -128,6 +160,37 @@ void RestartUnavailabilityChecker::OnEvent(const sim::TraceEvent& event) {
   }
 }
 
+bool RestartUnavailabilityChecker::IsControllerCrash(const sim::TraceEvent& event) const {
+  if (event.kind == "story.fault") {
+    const std::string_view action = event.Str("action");
+    return action == "pod_crash" || action == "pod_crash_old";
+  }
+  if (event.kind != "fault") return false;
+  const std::string_view fault = event.Str("kind");
+  if (fault != "crash" && fault != "kill" && fault != "restart") return false;
+  const auto pid = static_cast<int32_t>(event.Int("a", -1));
+  for (const auto& [instance, state] : tracker_.instances()) {
+    if (instance.pid == pid) return true;
+  }
+  return false;
+}
+
+void RestartUnavailabilityChecker::VoidInPlace() {
+  other_fault_in_force_ = true;
+  for (auto& [pid, start] : pending_starts_) start.in_place = false;
+  for (auto& [instance, restart] : restarts_) {
+    if (restart.judged || !restart.in_place) continue;
+    // Fall back to (b): the dead-leader bound, unless a fault voids that as well.
+    restart.in_place = false;
+    restart.deadline = restart.started + options_.dead_leader_ready_max;
+    if (Tainted(instance.pid)) {
+      restart.judged = true;  // (b) is void too: its own crash was a kernel fault
+    } else {
+      ++restarts_judged_;
+    }
+  }
+}
+
 void RestartUnavailabilityChecker::Taint(int64_t pid) {
   if (pid < 0) return;
   // The set is bounded by the number of processes.
@@ -147,7 +210,8 @@ void RestartUnavailabilityChecker::Finish(sim::Instant now) { CheckDeadlines(now
 std::map<std::string, int64_t> RestartUnavailabilityChecker::Metrics() const {
   return {{"l3_graceful_window_max_ns", graceful_window_max_ns_},
           {"l3_graceful_windows_judged", graceful_windows_judged_},
-          {"l3_restarts_judged", restarts_judged_}};
+          {"l3_restarts_judged", restarts_judged_},
+          {"l3_in_place_restarts_judged", in_place_restarts_judged_}};
 }
 
 }  // namespace storsim::scenarios::metrics

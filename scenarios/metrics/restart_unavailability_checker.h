@@ -22,7 +22,18 @@
 //       alive until then (an instance that exits, e.g. after losing the leader CAS, or that
 //       Kubernetes kills, is not judged). Faults elsewhere are what the bound's terms are for.
 //
-// Both report at most once per window/instance, at the instant the bound ran out (detected at
+//   (c) restart in place: when the instance that last held Leader dies and its own pod restarts
+//       (same pid, next incarnation: the leader row names the restarted pod itself, so there is
+//       nobody to step down, SPEC §3.2 step 3), the restarted instance is ready within
+//       `in_place_ready_max` of its process start. Precondition: no fault is in force at its start
+//       or until it is ready or the bound runs out other than crashes, kills or restarts of
+//       controller pods (story pod_crash / pod_crash_old, kernel crash/kill/restart of a pid that
+//       ran a controller), and every pageserver is up and has re-attached since its last start
+//       (ps.re_attach_done; a pageserver restarted by a heal or a deploy pass answers the location
+//       scan only after that): healthy peers and database. Anything that breaks it during the
+//       window falls back to (b).
+//
+// All report at most once per window/instance, at the instant the bound ran out (detected at
 // the first event past it, or in Finish at the end of the run).
 #pragma once
 
@@ -47,6 +58,10 @@ struct RestartUnavailabilityOptions {
   sim::Duration graceful_window_max = sim::Duration::Seconds(1);
   // 19.4 s step-down budget + 15 s scan deadline + 6.3 s heartbeat round.
   sim::Duration dead_leader_ready_max = sim::Duration::Millis(40'700);
+  // (c): on healthy peers the start-up (DB reads, migrations, location scan, heartbeat round,
+  // CAS) takes milliseconds; 5 s is well above that and below what one skipped step costs
+  // (asking oneself to step down: 9 attempts answered 503 and 10.4 s of back-off).
+  sim::Duration in_place_ready_max = sim::Duration::Seconds(5);
   // The database process, whose faults void precondition (b).
   std::string database_process = "postgres";
 };
@@ -64,7 +79,16 @@ class RestartUnavailabilityChecker : public invariants::Checker {
     sim::Instant started;
     sim::Instant deadline;
     bool judged = false;  // ready, reported, dead or voided
+    bool in_place = false;  // judged by (c), else by (b)
   };
+  struct PendingStart {
+    sim::Instant at;
+    bool leader_dead = false;  // (b) applies
+    bool in_place = false;     // (c) applies
+  };
+  // A fault that is not a controller pod's crash, kill or restart (those are what (c) judges).
+  bool IsControllerCrash(const sim::TraceEvent& event) const;
+  void VoidInPlace();
   void CheckDeadlines(sim::Instant now);
 
   RestartUnavailabilityOptions options_;
@@ -82,7 +106,10 @@ class RestartUnavailabilityChecker : public invariants::Checker {
   bool graceful_reported_ = false;
   // Process starts of pids not yet seen emitting (pid -> start instant, and whether the last
   // Leader was dead then), and restarts being judged by instance.
-  std::map<int32_t, std::pair<sim::Instant, bool>> pending_starts_;
+  std::map<int32_t, PendingStart> pending_starts_;
+  bool other_fault_in_force_ = false;  // a fault other than a controller crash since the heal
+  std::set<int32_t> unsettled_pageservers_;  // down, or started and not re-attached yet
+  int64_t in_place_restarts_judged_ = 0;
   std::map<ControllerInstance, Restart> restarts_;
   int64_t graceful_windows_judged_ = 0;
   int64_t graceful_window_max_ns_ = 0;  // the longest graceful window that closed

@@ -95,7 +95,9 @@ INSTANTIATE_TEST_SUITE_P(
         ZooCase{"ctl-persisted-operation-without-task", "drain-cancel", 200, {"L4"}},
         // Rare: a notify failure, then a reconcile that finds the attachment right and demotes
         // the old one (first at compute-refresh seed 126; 2 of 300).
-        ZooCase{"ctl-demote-before-pending-notify", "compute-refresh", 140, {"S12"}}),
+        ZooCase{"ctl-demote-before-pending-notify", "compute-refresh", 140, {"S12"}},
+        // #2, first at shard-split seed 2 (100 of 200: S15 75, S3 23, S12 2).
+        ZooCase{"ctl-step-down-ignores-splits", "shard-split", 20, {"S15", "S3", "S12"}}),
     [](const ::testing::TestParamInfo<ZooCase>& info) {
       std::string name;
       for (const char* c = info.param.bug; *c != '\0'; ++c) name += std::isalnum(*c) ? *c : '_';

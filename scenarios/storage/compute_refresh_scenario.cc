@@ -10,7 +10,10 @@
 // Targets: #7 ctl-skip-notify-after-refresh, #8 ctl-pending-notify-dropped, #9
 // ctl-dedupe-ignores-applied, #10 ctl-detach-keeps-compute-cache (sharded tenants), #17
 // ctl-activation-edits-observed-in-place, configurator-exits-on-failed; checked by S12, S14, L1,
-// L6, L7.
+// L6, L7. Three compound stories aim at #8, #9 and #10: a tenant's attached pageserver crashes
+// for longer than max_offline inside a 503 storm (a failover whose notification fails, then
+// reconciles with the old node offline as a secondary); a migration A -> B -> A inside a 423
+// storm; a tenant detached and re-attached through its placement policy.
 #include <algorithm>
 
 #include "model/api/http.h"
@@ -30,22 +33,27 @@ sim::FaultPlan DrawComputeRefreshPlan(sim::Random& random, StoryContext& context
   const int64_t percents[] = {100, 100, 60, 30};
   const int storms = static_cast<int>(random.Range(1, 3));
   for (int k = 0; k < storms; ++k) {
-    plan.faults.push_back(StoryFault(
-        StoryAction::kNotifyStatus, DrawAt(random, phase),
-        percents[random.Below(std::size(percents))],
-        DrawSpan(random, sim::Duration::Seconds(5), sim::Duration::Seconds(45)),
-        static_cast<int64_t>(statuses[random.Below(std::size(statuses))])));
+    // Draws first, one per statement, in the order they always ran: the order in which a call's
+    // arguments are evaluated is unspecified, and gcc and clang differ.
+    const auto status = static_cast<int64_t>(statuses[random.Below(std::size(statuses))]);
+    const sim::Duration span =
+        DrawSpan(random, sim::Duration::Seconds(5), sim::Duration::Seconds(45));
+    const int64_t percent = percents[random.Below(std::size(percents))];
+    const sim::Duration at = DrawAt(random, phase);
+    plan.faults.push_back(StoryFault(StoryAction::kNotifyStatus, at, percent, span, status));
   }
   if (random.Chance(1, 2)) {  // slow 10 s answers
-    plan.faults.push_back(StoryFault(StoryAction::kNotifySlow, DrawAt(random, phase), 0,
-                                     DrawSpan(random, sim::Duration::Seconds(10),
-                                              sim::Duration::Seconds(40)),
-                                     random.Range(5'000, 12'000)));
+    const int64_t delay_ms = random.Range(5'000, 12'000);
+    const sim::Duration span =
+        DrawSpan(random, sim::Duration::Seconds(10), sim::Duration::Seconds(40));
+    const sim::Duration at = DrawAt(random, phase);
+    plan.faults.push_back(StoryFault(StoryAction::kNotifySlow, at, 0, span, delay_ms));
   }
   if (random.Chance(1, 3)) {
-    plan.faults.push_back(StoryFault(StoryAction::kGetSpecStatus, DrawAt(random, phase), 0,
-                                     DrawSpan(random, sim::Duration::Seconds(5),
-                                              sim::Duration::Seconds(30))));
+    const sim::Duration span =
+        DrawSpan(random, sim::Duration::Seconds(5), sim::Duration::Seconds(30));
+    const sim::Duration at = DrawAt(random, phase);
+    plan.faults.push_back(StoryFault(StoryAction::kGetSpecStatus, at, 0, span));
   }
   // A failed reload leaves the compute Failed; only lakebase mode's refresh path brings it back
   // (upstream the control plane would restart it, which the model does not do), so failures are
@@ -53,10 +61,12 @@ sim::FaultPlan DrawComputeRefreshPlan(sim::Random& random, StoryContext& context
   const int reload_failures =
       cluster.options().compute.lakebase_mode ? static_cast<int>(random.Range(0, 2)) : 0;
   for (int k = 0; k < reload_failures; ++k) {
-    plan.faults.push_back(StoryFault(
-        StoryAction::kReloadFails, DrawAt(random, phase),
-        static_cast<int64_t>(random.Below(std::max<size_t>(cluster.tenant_ids().size(), 1))),
-        DrawSpan(random, sim::Duration::Seconds(2), sim::Duration::Seconds(20))));
+    const sim::Duration span =
+        DrawSpan(random, sim::Duration::Seconds(2), sim::Duration::Seconds(20));
+    const auto tenant =
+        static_cast<int64_t>(random.Below(std::max<size_t>(cluster.tenant_ids().size(), 1)));
+    const sim::Duration at = DrawAt(random, phase);
+    plan.faults.push_back(StoryFault(StoryAction::kReloadFails, at, tenant, span));
   }
   // Pageserver restarts and short outages: re-attach, refresh of observed state, activation,
   // and computes that lose their pageserver (lakebase refresh).
@@ -71,8 +81,52 @@ sim::FaultPlan DrawComputeRefreshPlan(sim::Random& random, StoryContext& context
     }
     plan.faults.push_back(fault);
   }
-  if (random.Chance(1, 3)) {  // the controller restarts mid-storm (observed state refreshed)
+  const bool pod_crash = random.Chance(1, 3);
+  if (pod_crash) {  // the controller restarts mid-storm (observed state refreshed)
     plan.faults.push_back(StoryFault(StoryAction::kPodCrash, DrawAt(random, phase), 0));
+  }
+  // Failover under a storm (PR #10352): a tenant's attached pageserver dies for longer than
+  // max_offline while the control plane refuses every notification, so the failover's
+  // notification fails (pending flag) and the next reconciles run with the old node offline
+  // and now a secondary; then the control plane recovers and the notification must follow.
+  const int64_t tenants = static_cast<int64_t>(std::max<size_t>(cluster.tenant_ids().size(), 1));
+  // 503, not 423: a 423 is persisted and applied later, which repairs the placement anyway.
+  // Late in the phase, so that the operator's migrations (which notify) are mostly over.
+  // Not combined with a controller crash: a new leader that finds a migration's notification
+  // still failing demotes the origin first (S12; the start-up path's own signature, reported).
+  if (random.Chance(1, 3) && !pod_crash && phase > sim::Duration::Seconds(100)) {
+    const sim::Duration at = phase - sim::Duration::Seconds(95) +
+                             DrawAt(random, sim::Duration::Seconds(35));
+    const sim::Duration outage = DrawSpan(random, sim::Duration::Seconds(60),
+                                          sim::Duration::Seconds(80));
+    plan.faults.push_back(StoryFault(StoryAction::kNotifyStatus, at - sim::Duration::Seconds(1),
+                                     100, outage + sim::Duration::Seconds(6),
+                                     static_cast<int64_t>(api::Http::kServiceUnavailable)));
+    plan.faults.push_back(StoryFault(StoryAction::kCrashAttached, at,
+                                     static_cast<int64_t>(random.Below(tenants)), outage));
+  }
+  // A -> B -> A while the control plane answers 423 (persisted, not applied): the way back
+  // must be notified although A is what the control plane was told last before (PR #9435).
+  if (random.Chance(1, 3)) {
+    const sim::Duration at = sim::Duration::Seconds(1) +
+                             DrawAt(random, phase - sim::Duration::Seconds(20));
+    plan.faults.push_back(StoryFault(StoryAction::kNotifyStatus, at - sim::Duration::Millis(500),
+                                     100, DrawSpan(random, sim::Duration::Seconds(10),
+                                                   sim::Duration::Seconds(30)),
+                                     static_cast<int64_t>(api::Http::kLocked)));
+    const int64_t back_after_ms = random.Range(1'000, 8'000);
+    const auto tenant = static_cast<int64_t>(random.Below(tenants));
+    plan.faults.push_back(
+        StoryFault(StoryAction::kMigrateBack, at, tenant, sim::Duration::Zero(), back_after_ms));
+  }
+  // Detach and re-attach a tenant (placement policy Detached, then Attached): the compute
+  // hook's cache must forget the detached shards (PR #9045).
+  if (random.Chance(1, 3)) {
+    const sim::Duration span =
+        DrawSpan(random, sim::Duration::Seconds(2), sim::Duration::Seconds(30));
+    const auto tenant = static_cast<int64_t>(random.Below(tenants));
+    const sim::Duration at = DrawAt(random, phase);
+    plan.faults.push_back(StoryFault(StoryAction::kPolicyCycle, at, tenant, span));
   }
   return plan;
 }

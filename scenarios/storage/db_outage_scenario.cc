@@ -25,15 +25,19 @@ sim::FaultPlan DrawDbOutagePlan(sim::Random& random, StoryContext& context, sim:
   // Database faults.
   const int outages = static_cast<int>(random.Range(0, 2));
   for (int k = 0; k < outages; ++k) {
-    plan.faults.push_back(StoryFault(StoryAction::kDbDown, DrawAt(random, phase), 0,
-                                     DrawSpan(random, sim::Duration::Seconds(1),
-                                              sim::Duration::Seconds(20))));
+    // Draws first, one per statement, in the order they always ran: the order in which a call's
+    // arguments are evaluated is unspecified, and gcc and clang differ.
+    const sim::Duration span =
+        DrawSpan(random, sim::Duration::Seconds(1), sim::Duration::Seconds(20));
+    const sim::Duration at = DrawAt(random, phase);
+    plan.faults.push_back(StoryFault(StoryAction::kDbDown, at, 0, span));
   }
   if (random.Chance(1, 2)) {
-    plan.faults.push_back(StoryFault(StoryAction::kDbSlow, DrawAt(random, phase), 0,
-                                     DrawSpan(random, sim::Duration::Seconds(5),
-                                              sim::Duration::Seconds(40)),
-                                     random.Range(500, 3000)));
+    const int64_t extra_ms = random.Range(500, 3000);
+    const sim::Duration span =
+        DrawSpan(random, sim::Duration::Seconds(5), sim::Duration::Seconds(40));
+    const sim::Duration at = DrawAt(random, phase);
+    plan.faults.push_back(StoryFault(StoryAction::kDbSlow, at, 0, span, extra_ms));
   }
   const int failovers = static_cast<int>(random.Range(0, 2));
   for (int k = 0; k < failovers; ++k) {
@@ -56,10 +60,10 @@ sim::FaultPlan DrawDbOutagePlan(sim::Random& random, StoryContext& context, sim:
                              0});
     }
     if (random.Chance(1, 2)) {  // the DB slow right through the hand-over
-      plan.faults.push_back(StoryFault(StoryAction::kDbSlow, at, 0,
-                                       DrawSpan(random, sim::Duration::Seconds(5),
-                                                sim::Duration::Seconds(30)),
-                                       random.Range(300, 2000)));
+      const int64_t extra_ms = random.Range(300, 2000);
+      const sim::Duration span =
+          DrawSpan(random, sim::Duration::Seconds(5), sim::Duration::Seconds(30));
+      plan.faults.push_back(StoryFault(StoryAction::kDbSlow, at, 0, span, extra_ms));
     }
     // The pods cannot reach each other: the step-down request fails, both may act.
     if (random.Chance(1, 2) && pods.size() >= 2) {
@@ -75,10 +79,10 @@ sim::FaultPlan DrawDbOutagePlan(sim::Random& random, StoryContext& context, sim:
     }
     // The old pod crashes mid-roll and Kubernetes restarts it (bug #1's sequence).
     if (random.Chance(1, 2)) {
-      plan.faults.push_back(StoryFault(StoryAction::kPodCrash,
-                                       at + DrawSpan(random, sim::Duration::Seconds(1),
-                                                     sim::Duration::Seconds(15)),
-                                       static_cast<int64_t>(random.Below(pods.size()))));
+      const auto pod = static_cast<int64_t>(random.Below(pods.size()));
+      const sim::Duration after =
+          DrawSpan(random, sim::Duration::Seconds(1), sim::Duration::Seconds(15));
+      plan.faults.push_back(StoryFault(StoryAction::kPodCrash, at + after, pod));
     }
   }
   return plan;

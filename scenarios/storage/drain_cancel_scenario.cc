@@ -51,9 +51,12 @@ sim::FaultPlan DrawDrainCancelPlan(sim::Random& random, StoryContext& context,
     plan.faults.push_back(StoryFault(StoryAction::kDrain, at, node, cancel_after));
   }
   if (random.Chance(1, 3)) {  // the notify loop of the drain's migrations meets a 423 storm
-    plan.faults.push_back(StoryFault(StoryAction::kNotifyStatus, DrawAt(random, phase), 100,
-                                     DrawSpan(random, sim::Duration::Seconds(10),
-                                              sim::Duration::Seconds(60)),
+    // Draws first, one per statement, in the order they always ran: the order in which a call's
+    // arguments are evaluated is unspecified, and gcc and clang differ.
+    const sim::Duration span =
+        DrawSpan(random, sim::Duration::Seconds(10), sim::Duration::Seconds(60));
+    const sim::Duration at = DrawAt(random, phase);
+    plan.faults.push_back(StoryFault(StoryAction::kNotifyStatus, at, 100, span,
                                      static_cast<int64_t>(api::Http::kLocked)));
   }
   const int crashes = static_cast<int>(random.Range(0, 2));

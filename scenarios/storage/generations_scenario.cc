@@ -63,10 +63,12 @@ sim::FaultPlan DrawGenerationsPlan(sim::Random& random, StoryContext& context,
                       DrawSpan(random, sim::Duration::Seconds(20), sim::Duration::Seconds(60)), 0};
       plan.faults.push_back(down);
     }
-    plan.faults.push_back(StoryFault(StoryAction::kPodCrash,
-                                     at + DrawSpan(random, sim::Duration::Seconds(1),
-                                                   sim::Duration::Seconds(10)),
-                                     static_cast<int64_t>(random.Below(pods.size()))));
+    // Draws first, one per statement, in the order they always ran: the order in which a call's
+    // arguments are evaluated is unspecified, and gcc and clang differ.
+    const auto pod = static_cast<int64_t>(random.Below(pods.size()));
+    const sim::Duration after =
+        DrawSpan(random, sim::Duration::Seconds(1), sim::Duration::Seconds(10));
+    plan.faults.push_back(StoryFault(StoryAction::kPodCrash, at + after, pod));
   }
   if (random.Chance(1, 3)) {
     plan.faults.push_back(StoryFault(StoryAction::kRoll, DrawAt(random, phase), 0));
@@ -75,10 +77,11 @@ sim::FaultPlan DrawGenerationsPlan(sim::Random& random, StoryContext& context,
     plan.faults.push_back(StoryFault(StoryAction::kDbFailover, DrawAt(random, phase), 0));
   }
   if (random.Chance(1, 3)) {
-    plan.faults.push_back(StoryFault(StoryAction::kDbSlow, DrawAt(random, phase), 0,
-                                     DrawSpan(random, sim::Duration::Seconds(5),
-                                              sim::Duration::Seconds(20)),
-                                     random.Range(200, 2000)));
+    const int64_t extra_ms = random.Range(200, 2000);
+    const sim::Duration span =
+        DrawSpan(random, sim::Duration::Seconds(5), sim::Duration::Seconds(20));
+    const sim::Duration at = DrawAt(random, phase);
+    plan.faults.push_back(StoryFault(StoryAction::kDbSlow, at, 0, span, extra_ms));
   }
   return plan;
 }

@@ -5,6 +5,7 @@
 #include "scenarios/invariants/generation_checkers.h"
 #include "scenarios/invariants/leadership_checkers.h"
 #include "scenarios/invariants/placement_checkers.h"
+#include "scenarios/invariants/split_checkers.h"
 #include "scenarios/invariants/storage_checkers.h"
 #include "sim/env.h"
 
@@ -94,6 +95,39 @@ invariants::DrainFillSnapshot TakeDrainFillSnapshot(sim::Simulation& simulation,
   return snapshot;
 }
 
+// L6: the single leader instance, the tenants it intends attached, and the tenants the control
+// plane is still busy applying (its answers to those are not 2xx yet).
+invariants::NotificationRetrySnapshot TakeNotificationRetrySnapshot(sim::Simulation& simulation,
+                                                                    cluster::Cluster& cluster) {
+  invariants::NotificationRetrySnapshot snapshot;
+  int leaders = 0;
+  for (size_t slot = 0; slot < cluster.controller_ids().size(); ++slot) {
+    const sim::Process& process = simulation.process(cluster.controller_ids()[slot]);
+    if (!process.up()) continue;
+    const controller::ControllerSnapshot state = cluster.controller(slot).Snapshot();
+    if (!state.running || state.status != controller::LeadershipStatus::kLeader) continue;
+    if (++leaders > 1) return invariants::NotificationRetrySnapshot{};  // L1 reports it
+    snapshot.have_leader = true;
+    snapshot.leader = invariants::Instance{static_cast<int32_t>(process.id()),
+                                           static_cast<int64_t>(process.incarnation())};
+    std::map<std::string, bool> all_attached;
+    for (const auto& [id, shard] : state.shards) {
+      const bool attached =
+          shard.policy.kind == api::PlacementPolicy::Kind::kAttached && shard.intent.attached;
+      auto [it, inserted] = all_attached.emplace(id.tenant_id, attached);
+      if (!inserted) it->second = it->second && attached;
+    }
+    for (const auto& [tenant, attached] : all_attached) {
+      if (attached) snapshot.attached_tenants.insert(tenant);
+    }
+  }
+  if (!simulation.process(cluster.control_plane_id()).up()) return snapshot;
+  for (const auto& [tenant, view] : cluster.control_plane().Snapshot().tenants) {
+    if (view.busy || view.record.apply_later) snapshot.cplane_busy_tenants.insert(tenant);
+  }
+  return snapshot;
+}
+
 }  // namespace
 
 invariants::LivenessBounds StorageWorld::BoundsFrom(const cluster::ClusterOptions& options) {
@@ -146,6 +180,7 @@ StorageWorld::StorageWorld(ScenarioRun& run, cluster::ClusterOptions options) : 
     return cluster->ShardGenerationGroundTruth(shard);
   };
   db.tenants = [cluster] { return cluster->TenantsGroundTruth(); };
+  db.shard_rows = [cluster] { return cluster->ShardRowsGroundTruth(); };
   ViolationSink sink = run.sink();
   run.AddChecker(std::make_unique<invariants::LeaderRowChecker>(sink, db));
   run.AddChecker(std::make_unique<invariants::SingleLeaderChecker>(sink, db));
@@ -161,6 +196,7 @@ StorageWorld::StorageWorld(ScenarioRun& run, cluster::ClusterOptions options) : 
   run.AddChecker(std::make_unique<invariants::AttachBeforeDetachChecker>(sink));
   run.AddChecker(std::make_unique<invariants::DeletionBlockingChecker>(sink));
   run.AddChecker(std::make_unique<invariants::NotificationOrderChecker>(sink));
+  run.AddChecker(std::make_unique<invariants::ShardRowsChecker>(sink, db));
   convergence_ = std::make_shared<invariants::ConvergenceChecker>(sink, [this] {
     return TakeConvergenceSnapshot(run_.simulation(), *cluster_);
   });
@@ -181,6 +217,8 @@ StorageWorld::StorageWorld(ScenarioRun& run, cluster::ClusterOptions options) : 
   end_of_run_.push_back(
       &run.AddChecker(std::make_unique<invariants::StartupChecker>(sink, topology, bounds)));
   end_of_run_.push_back(&run.AddChecker(std::make_unique<invariants::LinearizabilityChecker>(sink)));
+  end_of_run_.push_back(&run.AddChecker(std::make_unique<invariants::NotificationRetryChecker>(
+      sink, [this] { return TakeNotificationRetrySnapshot(run_.simulation(), *cluster_); })));
 }
 
 void StorageWorld::CheckConvergence() {

@@ -1,6 +1,6 @@
 // StorageWorld: the storage system of SPEC.md inside one scenario run — a model::Cluster with
-// every safety checker of SPEC §10 attached (S1–S14; S15 needs shard splits, which the model does
-// not do yet), fed by the trace and by a read-only view of the fake Postgres's committed tables;
+// every safety checker of SPEC §10 attached (S1–S15), fed by the trace and by a read-only view of
+// the fake Postgres's committed tables;
 // the liveness checkers with deadlines of §11 (L2, L4, L5, L8, bounds from the cluster's options),
 // which judge during the run; and the linearizability check of the controller API (LIN) and the
 // end-of-run liveness checks (L1, L4's stuck-node check), run by CheckConvergence.

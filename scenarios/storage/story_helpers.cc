@@ -8,6 +8,7 @@
 #include "model/api/controller_api.h"
 #include "model/compute/compute_ctl.h"
 #include "model/controller/defects.h"
+#include "model/controller/shard_split.h"
 #include "model/deploy/defects.h"
 #include "model/pageserver/options.h"
 #include "sim/check.h"
@@ -20,6 +21,7 @@ constexpr const char* kActionNames[] = {
     "none",       "notify_status", "notify_slow",  "get_spec_status", "reload_fails",
     "db_down",    "db_slow",       "db_failover",  "roll",            "pod_crash",
     "deploy_pass", "drain",        "fill",         "migrate_from",    "pod_lose_node",
+    "pod_crash_old", "split", "crash_attached", "policy_cycle", "migrate_back",
     // New action names go here, in the order of the enum.
 };
 static_assert(std::size(kActionNames) == static_cast<size_t>(StoryAction::kCount));
@@ -116,6 +118,90 @@ void MigrateFromScript(cluster::Cluster* cluster, sim::Simulation* simulation, a
                                     api::TenantShardMigrateRequest{shard.shard, target},
                                     simulation->Now() + sim::Duration::Seconds(30));
     }
+  }
+}
+
+// kSplit: the operator reads the tenant's shard count and asks for twice as many (at most
+// `max_shards`), as an operator splitting a growing tenant would.
+void SplitScript(cluster::Cluster* cluster, sim::Simulation* simulation, const std::string& tenant,
+                 int64_t max_shards, sim::Env& env) {
+  auto described = cluster->CallController(env, api::kTenantDescribe,
+                                           api::TenantDescribeRequest{tenant},
+                                           simulation->Now() + sim::Duration::Seconds(30));
+  if (!described.ok() || described->status != api::Http::kOk || described->shards.empty()) return;
+  const int64_t count = std::max<int64_t>(described->shards.front().shard.shard_count, 1);
+  if (count * 2 > max_shards) return;
+  controller::TenantShardSplitRequest request{tenant, static_cast<uint8_t>(count * 2)};
+  env.Emit("operator.split", {sim::TraceField::Str("tenant", tenant),
+                              sim::TraceField::Int("new_count", count * 2)});
+  (void)cluster->CallController(env, controller::kTenantShardSplit, request,
+                                simulation->Now() + sim::Duration::Seconds(60));
+}
+
+// The pageserver (process) the leader intends tenant index `index`'s first shard attached on;
+// -1 when there is no single leader that knows it.
+sim::ProcessId AttachedPageserverOf(StoryContext& context, int64_t index) {
+  cluster::Cluster& cluster = *context.cluster;
+  const auto& tenants = cluster.tenant_ids();
+  if (tenants.empty()) return -1;
+  const std::string& tenant = tenants[static_cast<size_t>(index) % tenants.size()];
+  for (size_t slot = 0; slot < cluster.controller_ids().size(); ++slot) {
+    if (!context.simulation->process(cluster.controller_ids()[slot]).up()) continue;
+    const controller::ControllerSnapshot state = cluster.controller(slot).Snapshot();
+    if (!state.running || state.status != controller::LeadershipStatus::kLeader) continue;
+    for (const auto& [id, shard] : state.shards) {
+      if (id.tenant_id != tenant || !shard.intent.attached) continue;
+      for (size_t i = 0; i < cluster.pageserver_ids().size(); ++i) {
+        if (cluster.NodeIdOf(i) == *shard.intent.attached) return cluster.pageserver_ids()[i];
+      }
+      return -1;
+    }
+  }
+  return -1;
+}
+
+// kPolicyCycle: the operator detaches the tenant (placement policy Detached) and, after
+// `hold`, attaches it again with one secondary.
+void PolicyCycleScript(cluster::Cluster* cluster, sim::Simulation* simulation,
+                       const std::string& tenant, sim::Duration hold, sim::Env& env) {
+  const auto deadline = [simulation] { return simulation->Now() + sim::Duration::Seconds(60); };
+  env.Emit("operator.policy", {sim::TraceField::Str("tenant", tenant),
+                               sim::TraceField::Str("policy", "Detached")});
+  (void)cluster->CallController(env, api::kTenantPolicy,
+                                api::TenantPolicyRequest{tenant, api::PlacementPolicy::Detached()},
+                                deadline());
+  env.Sleep(hold);
+  env.Emit("operator.policy", {sim::TraceField::Str("tenant", tenant),
+                               sim::TraceField::Str("policy", "Attached")});
+  (void)cluster->CallController(
+      env, api::kTenantPolicy, api::TenantPolicyRequest{tenant, api::PlacementPolicy::Attached(1)},
+      deadline());
+}
+
+// kMigrateBack: the operator migrates the tenant's first shard from A to another node B, and
+// `back_after` later (whether or not the first migration finished) back to A.
+void MigrateBackScript(cluster::Cluster* cluster, sim::Simulation* simulation,
+                       const std::string& tenant, sim::Duration back_after, sim::Env& env) {
+  auto described = cluster->CallController(env, api::kTenantDescribe,
+                                           api::TenantDescribeRequest{tenant},
+                                           simulation->Now() + sim::Duration::Seconds(30));
+  if (!described.ok() || described->shards.empty() || !described->shards[0].attached) return;
+  const api::ShardPlacement& shard = described->shards[0];
+  const api::NodeId origin = *shard.attached;
+  const size_t count = cluster->pageserver_ids().size();
+  const api::NodeId target =
+      shard.secondaries.empty() ? (origin % count) + 1 : shard.secondaries[0];
+  if (target == origin) return;
+  const sim::Instant back_at = simulation->Now() + back_after;
+  for (const api::NodeId to : {target, origin}) {
+    env.Emit("operator.migrate", {sim::TraceField::Str("shard", shard.shard.ToString()),
+                                  sim::TraceField::Int("to", static_cast<int64_t>(to))});
+    // The way out gives up at `back_at`: the way back must not wait for it to finish.
+    const sim::Instant deadline =
+        to == target ? back_at : simulation->Now() + sim::Duration::Seconds(30);
+    (void)cluster->CallController(env, api::kTenantShardMigrate,
+                                  api::TenantShardMigrateRequest{shard.shard, to}, deadline);
+    if (to == target && simulation->Now() < back_at) env.Sleep(back_at - simulation->Now());
   }
 }
 
@@ -224,6 +310,59 @@ void ApplyStory(const std::shared_ptr<StoryContext>& context,
       if (!running) break;
       cluster->deployment().LoseNode(slot);
       *undo = [cluster, slot] { cluster->deployment().RecoverNode(slot); };
+      break;
+    }
+    case StoryAction::kPodCrashOld: {
+      // The old pod of a roll: the running pod of the lowest revision (the first such slot).
+      const std::vector<deploy::PodStatus> pods = cluster->deployment().Snapshot();
+      const deploy::PodStatus* oldest = nullptr;
+      for (const deploy::PodStatus& pod : pods) {
+        if (pod.phase != deploy::PodPhase::kRunning || pod.pid < 0) continue;
+        if (!simulation->process(pod.pid).up()) continue;
+        if (oldest == nullptr || pod.revision < oldest->revision) oldest = &pod;
+      }
+      if (oldest != nullptr) simulation->process(oldest->pid).Crash();
+      break;
+    }
+    case StoryAction::kSplit: {
+      const auto& tenants = cluster->tenant_ids();
+      if (tenants.empty()) break;
+      const std::string tenant = tenants[static_cast<size_t>(fault.a) % tenants.size()];
+      const int64_t max_shards = fault.value > 0 ? fault.value : 8;
+      cluster->RunOperatorScript("split", [cluster, simulation, tenant, max_shards](sim::Env& env) {
+        SplitScript(cluster, simulation, tenant, max_shards, env);
+      });
+      break;
+    }
+    case StoryAction::kCrashAttached: {
+      const sim::ProcessId pageserver = AttachedPageserverOf(*story, fault.a);
+      if (pageserver < 0 || !simulation->process(pageserver).up()) break;
+      sim::Fault crash;
+      crash.kind = sim::FaultKind::kCrash;
+      crash.a = pageserver;
+      crash.duration = fault.duration;
+      sim::ApplyFault(*simulation, crash);  // restarts it after the duration
+      break;
+    }
+    case StoryAction::kPolicyCycle: {
+      const auto& tenants = cluster->tenant_ids();
+      if (tenants.empty()) break;
+      const std::string tenant = tenants[static_cast<size_t>(fault.a) % tenants.size()];
+      const sim::Duration hold = fault.duration;
+      cluster->RunOperatorScript("policy_cycle", [cluster, simulation, tenant, hold](sim::Env& env) {
+        PolicyCycleScript(cluster, simulation, tenant, hold, env);
+      });
+      break;
+    }
+    case StoryAction::kMigrateBack: {
+      const auto& tenants = cluster->tenant_ids();
+      if (tenants.empty()) break;
+      const std::string tenant = tenants[static_cast<size_t>(fault.a) % tenants.size()];
+      const sim::Duration back_after = sim::Duration::Millis(std::max<int64_t>(fault.value, 1));
+      cluster->RunOperatorScript("migrate_back",
+                                 [cluster, simulation, tenant, back_after](sim::Env& env) {
+                                   MigrateBackScript(cluster, simulation, tenant, back_after, env);
+                                 });
       break;
     }
     case StoryAction::kCount:
@@ -426,7 +565,6 @@ void HealStory(StoryContext& context, StorageWorld& world) {
   cluster.control_plane().SetGetSpecFault(std::nullopt);
   for (size_t i = 0; i < cluster.tenant_ids().size(); ++i) {
     if (compute::ComputeCtl* compute = ComputeOf(context, static_cast<int64_t>(i))) {
-      compute->SetReloadFails(false);
       compute->SetStartFails(false);
       EndReloadFailure(context, static_cast<int64_t>(i));
     }

@@ -81,6 +81,15 @@ enum class StoryAction : int64_t {
   kFill = 12,          // fill pageserver index `a`
   kMigrateFrom = 13,   // migrate every shard attached on pageserver index `a` to another node
   kPodLoseNode = 14,   // controller pod slot `a`'s node stops reporting to Kubernetes
+  kPodCrashOld = 15,   // the running controller pod of the oldest revision crashes; k8s restarts it
+  kSplit = 16,         // tenant index `a` is split to twice its shard count (none beyond `value`,
+                       // default 8 shards) through the controller API (shard_split.h)
+  kCrashAttached = 17,  // the pageserver the leader has tenant index `a`'s shard 0 attached on
+                       // crashes for `duration` (failover while a notification is failing)
+  kPolicyCycle = 18,   // tenant index `a` gets placement policy Detached, then Attached(1) after
+                       // `duration` (the compute hook's cache across a detach, PR #9045)
+  kMigrateBack = 19,   // tenant index `a`'s shard 0 is migrated away, then back to where it was
+                       // after `value` ms (A -> B -> A, PR #9435)
   // New actions go here, just above kCount (and their name at the end of kActionNames).
   kCount,
 };
@@ -144,5 +153,7 @@ void RegisterPageserverFailoverScenario(ScenarioRegistry& registry,
                                         const std::vector<BugInfo>& bugs);
 void RegisterDbOutageScenario(ScenarioRegistry& registry, const std::vector<BugInfo>& bugs);
 void RegisterClockSkewLeasesScenario(ScenarioRegistry& registry, const std::vector<BugInfo>& bugs);
+void RegisterShardSplitScenario(ScenarioRegistry& registry, const std::vector<BugInfo>& bugs);
+void RegisterControllerRollScenario(ScenarioRegistry& registry, const std::vector<BugInfo>& bugs);
 
 }  // namespace storsim::scenarios
