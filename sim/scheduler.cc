@@ -312,31 +312,66 @@ void Scheduler::TimerQueue::Push(const Timer& timer) {
   keys_[hole] = key;
 }
 
+void Scheduler::TimerQueue::SiftDown(size_t hole, Key key, size_t count) {
+  while (true) {
+    const size_t first = hole * kArity + 1;
+    if (first >= count) break;
+    const size_t end = std::min(first + kArity, count);
+    size_t best = first;
+    for (size_t child = first + 1; child < end; ++child) {
+      if (Before(keys_[child], keys_[best])) best = child;
+    }
+    if (!Before(keys_[best], key)) break;
+    keys_[hole] = keys_[best];
+    hole = best;
+  }
+  keys_[hole] = key;
+}
+
 Scheduler::Timer Scheduler::TimerQueue::Pop() {
   SIM_CHECK(!keys_.empty());
-  const uint32_t slot = static_cast<uint32_t>(keys_.front().order & ((uint64_t{1} << kSlotBits) - 1));
+  const uint32_t slot = static_cast<uint32_t>(keys_.front().order & kSlotMask);
   const Key last = keys_.back();
   keys_.pop_back();
   const size_t count = keys_.size();
-  if (count > 0) {
-    // Sift the last key down from a hole at the root.
-    size_t hole = 0;
-    while (true) {
-      const size_t first = hole * kArity + 1;
-      if (first >= count) break;
-      const size_t end = std::min(first + kArity, count);
-      size_t best = first;
-      for (size_t child = first + 1; child < end; ++child) {
-        if (Before(keys_[child], keys_[best])) best = child;
-      }
-      if (!Before(keys_[best], last)) break;
-      keys_[hole] = keys_[best];
-      hole = best;
-    }
-    keys_[hole] = last;
-  }
+  if (count > 0) SiftDown(0, last, count);  // the last key, down from a hole at the root
   free_slots_.push_back(slot);
   return slots_[slot];
+}
+
+template <typename Predicate>
+size_t Scheduler::TimerQueue::RemoveIf(Predicate stale) {
+  size_t kept = 0;
+  for (const Key& key : keys_) {
+    const auto slot = static_cast<uint32_t>(key.order & kSlotMask);
+    if (stale(slots_[slot])) {
+      free_slots_.push_back(slot);
+    } else {
+      keys_[kept++] = key;
+    }
+  }
+  const size_t removed = keys_.size() - kept;
+  keys_.resize(kept);
+  // Floyd's heap construction: sift every parent down, the last one first.
+  if (kept > 1) {
+    for (size_t parent = (kept - 2) / kArity + 1; parent-- > 0;) {
+      SiftDown(parent, keys_[parent], kept);
+    }
+  }
+  return removed;
+}
+
+void Scheduler::NoteStaleTimer() {
+  ++stale_timers_;
+  if (stale_timers_ < kCompactStaleMin || stale_timers_ * 2 < timers_.size()) return;
+  const size_t removed = timers_.RemoveIf([](const Timer& timer) {
+    return timer.handler == nullptr && (timer.fiber->wait_epoch_ != timer.epoch ||
+                                        timer.fiber->state_ != Fiber::State::kBlocked);
+  });
+  // Every stale timer was counted when its wait ended, and the test above is the one the pop
+  // path uses, so the two agree.
+  SIM_CHECK_MSG(removed == stale_timers_, "stale timer count out of step with the heap");
+  stale_timers_ = 0;
 }
 
 Fiber* Scheduler::PickNextSlow() {
@@ -393,6 +428,8 @@ Fiber* Scheduler::PickNextSlow() {
                                      timer.fiber->state_ != Fiber::State::kBlocked)) {
       // A stale wait timer (its fiber was woken otherwise, or died): it must not move time, or
       // a run "until idle" would end at the last abandoned timeout instead of the last event.
+      SIM_CHECK(stale_timers_ > 0);
+      --stale_timers_;
       continue;
     }
     if (timer.at > now_) now_ = timer.at;
@@ -400,6 +437,7 @@ Fiber* Scheduler::PickNextSlow() {
     if (timer.handler != nullptr) {
       timer.handler->OnTimer(timer.argument);
     } else {
+      timer.fiber->timed_wait_ = false;
       timer.fiber->wake_reason_ = WakeReason::kTimeout;
       ++timer.fiber->wait_epoch_;
       PushReady(timer.fiber);
@@ -461,6 +499,7 @@ WakeReason Scheduler::Block(Instant deadline) {
   self->state_ = Fiber::State::kBlocked;
   if (deadline != Instant::Max()) {
     PushTimer(Timer{std::max(deadline, now_), timer_sequence_++, self, self->wait_epoch_, nullptr, 0});
+    self->timed_wait_ = true;
   }
   Fiber* next = PickNext();
   if (next == self) {
@@ -553,6 +592,10 @@ bool Scheduler::Wake(WakeToken token) {
   fiber->wake_reason_ = WakeReason::kNotified;
   ++fiber->wait_epoch_;
   PushReady(fiber);
+  if (fiber->timed_wait_) {
+    fiber->timed_wait_ = false;
+    NoteStaleTimer();
+  }
   return true;
 }
 
@@ -565,6 +608,10 @@ void Scheduler::Kill(Fiber* fiber) {
   if (fiber->state_ == Fiber::State::kDone || fiber->state_ == Fiber::State::kFree) return;
   ++fiber->wait_epoch_;
   fiber->killed_ = true;
+  if (fiber->timed_wait_) {
+    fiber->timed_wait_ = false;
+    NoteStaleTimer();
+  }
   Fiber* saved = running_;
   running_ = fiber;
   ++unwinding_;

@@ -76,6 +76,9 @@ class Fiber {
   WakeReason wake_reason_ = WakeReason::kNotified;
   bool wake_pending_ = false;
   bool killed_ = false;
+  // The current Block armed a deadline timer that has not fired: a wake or kill before the
+  // deadline leaves that timer stale in the heap (counted in Scheduler::stale_timers_).
+  bool timed_wait_ = false;
 };
 
 // Identifies one wait of one fiber. Waking a stale token does nothing.
@@ -162,6 +165,7 @@ class Scheduler {
   void Requeue(Fiber* fiber) { PushReady(fiber); }
 
   size_t fibers_live() const { return fibers_live_; }
+  // Timers in the heap, stale wait timers not yet removed included (see CompactTimers).
   size_t timers_pending() const { return timers_.size(); }
 
  private:
@@ -185,6 +189,11 @@ class Scheduler {
     void Push(const Timer& timer);
     Timer Pop();  // precondition: !empty()
     void Reserve(size_t timers);
+    // Removes every timer for which `stale(timer)` is true and rebuilds the heap, in O(size).
+    // The remaining timers pop in the same order as before: keys are unique and totally ordered
+    // by (at, sequence), so any heap of them yields one sequence. Returns how many were removed.
+    template <typename Predicate>
+    size_t RemoveIf(Predicate stale);
 
    private:
     static constexpr int kSlotBits = 24;  // bound on timers pending at once: 2^24
@@ -196,6 +205,9 @@ class Scheduler {
     static bool Before(const Key& a, const Key& b) {
       return a.at != b.at ? a.at < b.at : a.order < b.order;
     }
+    static constexpr uint64_t kSlotMask = (uint64_t{1} << kSlotBits) - 1;
+    // Moves `key` down from `hole` to its place among keys_[0, count).
+    void SiftDown(size_t hole, Key key, size_t count);
     std::vector<Key> keys_;
     std::vector<Timer> slots_;
     std::vector<uint32_t> free_slots_;
@@ -261,6 +273,16 @@ class Scheduler {
 
   void PushReady(Fiber* fiber);
   void PushTimer(const Timer& timer);
+  // A wait armed with a deadline ended before it (woken or killed): its timer is now stale.
+  // Stale timers are dropped when popped, as before; but a run that keeps ending waits early (an
+  // RPC or a transaction with a long timeout that answers in microseconds) would grow the heap
+  // with thousands of them, each making every push and pop deeper. So once they are at least
+  // kCompactStaleMin and half the heap, the heap is rebuilt without them (amortized O(1) per
+  // stale timer, and nothing on the push or pop path). Live timers keep their order, no stale
+  // timer ever moved time or the schedule hash, so the run is unchanged; only the step count
+  // no longer includes their pops.
+  void NoteStaleTimer();
+  static constexpr size_t kCompactStaleMin = 64;
   // Picks the next fiber to run, firing timers as time advances. Null: switch to main.
   // The common case (a live ready fiber, no stop, no limit) is inline; the rest is PickNextSlow.
   Fiber* PickNext() {
@@ -299,6 +321,7 @@ class Scheduler {
   uint64_t steps_ = 0;
   uint64_t schedule_hash_ = 0;
   uint64_t timer_sequence_ = 0;
+  size_t stale_timers_ = 0;  // stale wait timers still in the heap
   uint64_t next_fiber_id_ = 1;
   size_t fibers_live_ = 0;
   int unwinding_ = 0;
