@@ -9,7 +9,9 @@
 //   random)
 //                          (one event = timer fires, its fiber is switched to and sleeps again);
 //   BM_MessageDelivery/N   a ring of N processes passing one raw message through sim::Network;
-//   BM_RpcRoundTrip        one client fiber calling a trivial RPC handler (one round trip).
+//   BM_RpcRoundTrip        one client fiber calling a trivial RPC handler (one round trip);
+//   BM_TraceEmit/F/O       one three-field trace event, braced list (F=0) or vector (F=1), with
+//                          O observers.
 // Everything drives the real sim::Scheduler, sim::Network and sim::Rpc; nothing copies kernel code.
 // Random times come from sim::Random. Heap allocations inside each timed loop are counted
 // (bench/allocation_counter.h) and reported as the counter allocations_per_iteration.
@@ -34,6 +36,7 @@
 #include "sim/scheduler.h"
 #include "sim/simulation.h"
 #include "sim/sync.h"
+#include "sim/trace.h"
 
 namespace storsim::bench {
 namespace {
@@ -269,6 +272,52 @@ void BM_RpcRoundTrip(benchmark::State& state) {
   RequireIdle(state, simulation.Run());
 }
 BENCHMARK(BM_RpcRoundTrip);
+
+// One trace event of three fields (an integer, a short string, an integer), the way model code
+// emits them. Arg 0: the braced-list form (Env::Emit(kind, {...})); arg 1: the same fields built
+// into a std::vector first (the form that allocates per event). Second arg: observers attached
+// (0: the event is only hashed; 1: a checker-like observer reads one field).
+class FieldReader : public sim::TraceObserver {
+ public:
+  void OnEvent(const sim::TraceEvent& event) override { sum_ += event.Int("lsn"); }
+  int64_t sum() const { return sum_; }
+
+ private:
+  int64_t sum_ = 0;
+};
+
+void BM_TraceEmit(benchmark::State& state) {
+  const bool vector_form = state.range(0) != 0;
+  sim::Trace trace;
+  FieldReader reader;
+  if (state.range(1) != 0) trace.AddObserver(&reader);
+  const std::string op = "increment";
+  int64_t lsn = 0;
+  MeasurementWindow window;
+  window.Begin();
+  for (auto _ : state) {
+    ++lsn;
+    const sim::Instant at = sim::Instant::FromNanos(lsn);
+    if (vector_form) {
+      std::vector<sim::TraceField> fields;
+      fields.reserve(3);
+      fields.push_back(sim::TraceField::Str("op", op));
+      fields.push_back(sim::TraceField::Int("client", 3));
+      fields.push_back(sim::TraceField::Int("lsn", lsn));
+      trace.Emit(at, 1, "db.commit", std::move(fields));
+    } else {
+      trace.Emit(at, 1, "db.commit",
+                 {sim::TraceField::Str("op", op), sim::TraceField::Int("client", 3),
+                  sim::TraceField::Int("lsn", lsn)});
+    }
+  }
+  window.End(state);
+  benchmark::DoNotOptimize(trace.hash());
+  if (state.range(1) != 0 && reader.sum() != lsn * (lsn + 1) / 2) {
+    state.SkipWithError("the observer did not see every event");
+  }
+}
+BENCHMARK(BM_TraceEmit)->ArgsProduct({{0, 1}, {0, 1}});
 
 }  // namespace
 }  // namespace storsim::bench

@@ -32,6 +32,10 @@ void Env::Emit(std::string_view kind, std::vector<TraceField> fields) {
                                      std::move(fields));
 }
 
+void Env::Emit(std::string_view kind, std::span<const TraceField> fields) {
+  process_.simulation().trace().Emit(process_.simulation().Now(), process_.id(), kind, fields);
+}
+
 bool Env::Buggify(std::string_view site) { return process_.simulation().buggify().Fires(site); }
 
 }  // namespace storsim::sim

@@ -43,8 +43,13 @@ class Env {
   // A fiber owned by this process; it dies with this incarnation.
   Fiber* Spawn(std::string name, std::function<void()> body);
 
-  // Records a trace event from this process at the current true time.
+  // Records a trace event from this process at the current true time. A braced list or a span
+  // costs no allocation in the kernel (see Trace::Emit); a vector is moved into the event.
   void Emit(std::string_view kind, std::vector<TraceField> fields);
+  void Emit(std::string_view kind, std::initializer_list<TraceField> fields) {
+    Emit(kind, std::span<const TraceField>(fields.begin(), fields.size()));
+  }
+  void Emit(std::string_view kind, std::span<const TraceField> fields);
 
   // BUGGIFY: true when the named site is enabled for this run and fires this time.
   bool Buggify(std::string_view site);

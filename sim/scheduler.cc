@@ -25,12 +25,13 @@ namespace ctx = boost::context;
 //      one captured when the first Scheduler was built; that value is stored in the frame (a
 //      plain load and store), so a Boost jump into the frame restores the right state. The
 //      Scheduler constructor checks that the state has not changed since.
-//   2. it writes the suspended stack pointer straight into the caller's slot (the `from` fiber's
-//      context), instead of returning it for the resumed side to store;
+//   2. it writes the suspended stack pointer straight into the caller's two slots (the `from`
+//      fiber's context and, for a yielding fiber, its new ready-queue entry; otherwise the first
+//      slot again), instead of returning it for the resumed side to store;
 //   3. it is called directly (not through the PLT of the shared libboost_context).
 // Returns Boost's transfer_t in rax:rdx (and in rdi:rsi, as jump_fcontext does for a context
 // that starts in a function): the suspended stack pointer and a null data pointer.
-extern "C" void StorsimSimJump(void** save_slot, void* target);
+extern "C" void StorsimSimJump(void** save_slot, void* target, void** second_save_slot);
 extern "C" {
 __attribute__((visibility("hidden"))) uint64_t storsim_sim_fp_control = 0;
 }
@@ -50,6 +51,7 @@ StorsimSimJump:
   movq %rbp, 0x30(%rsp)
   movq %rsp, %rax
   movq %rsp, (%rdi)
+  movq %rsp, (%rdx)
   movq %rsi, %rsp
   movq 0x38(%rsp), %r8
   movq 0x08(%rsp), %r12
@@ -239,7 +241,8 @@ void Scheduler::TransferTo(Fiber* from, Fiber* to) {
   running_ = to;
   to->state_ = Fiber::State::kRunning;
 #if STORSIM_FAST_SWITCH
-  StorsimSimJump(&RawContext(from->context_), std::exchange(RawContext(to->context_), nullptr));
+  void** const save_slot = &RawContext(from->context_);
+  StorsimSimJump(save_slot, std::exchange(RawContext(to->context_), nullptr), save_slot);
 #else
   switched_from_ = from;
   ctx::fiber previous = std::move(to->context_).resume();
@@ -249,7 +252,13 @@ void Scheduler::TransferTo(Fiber* from, Fiber* to) {
 
 void Scheduler::PushReady(Fiber* fiber) {
   fiber->state_ = Fiber::State::kReady;
-  ready_.push_back(ReadyEntry{fiber, fiber->wait_epoch_});
+#if STORSIM_FAST_SWITCH
+  // A running fiber (YieldSlow queues itself before it switches) has no saved context yet: its
+  // entry says so with a null copy.
+  ready_.push_back(ReadyEntry{fiber, fiber->wait_epoch_, RawContext(fiber->context_)});
+#else
+  ready_.push_back(ReadyEntry{fiber, fiber->wait_epoch_, nullptr});
+#endif
 }
 
 void Scheduler::PushTimer(const Timer& timer) {
@@ -257,15 +266,19 @@ void Scheduler::PushTimer(const Timer& timer) {
 }
 
 void Scheduler::ReadyQueue::Grow() {
-  const size_t capacity = (mask_ + 1) * 2;
-  SIM_CHECK(capacity > mask_ + 1);
+  const size_t capacity = capacity_ * 2;
+  SIM_CHECK(capacity > capacity_);
   std::unique_ptr<ReadyEntry[]> slots(new ReadyEntry[capacity]);
-  const size_t count = size();
-  for (size_t i = 0; i < count; ++i) slots[i] = slots_[(head_ + i) & mask_];
+  ReadyEntry* from = head_;
+  for (size_t i = 0; i < size_; ++i) {
+    slots[i] = *from;
+    from = Next(from);
+  }
   slots_ = std::move(slots);
-  mask_ = capacity - 1;
-  head_ = 0;
-  tail_ = count;
+  capacity_ = capacity;
+  end_ = slots_.get() + capacity;
+  head_ = slots_.get();
+  tail_ = head_ + size_;  // size_ < capacity now
 }
 
 void Scheduler::TimerQueue::Reserve(size_t timers) {
@@ -299,31 +312,69 @@ void Scheduler::TimerQueue::Push(const Timer& timer) {
   keys_[hole] = key;
 }
 
+// Inlined into Pop, the hot path of every timer (an out-of-line call cost ~25% of
+// BM_TimerEvent/64); only this file calls it.
+__attribute__((always_inline)) inline void Scheduler::TimerQueue::SiftDown(size_t hole, Key key,
+                                                                            size_t count) {
+  while (true) {
+    const size_t first = hole * kArity + 1;
+    if (first >= count) break;
+    const size_t end = std::min(first + kArity, count);
+    size_t best = first;
+    for (size_t child = first + 1; child < end; ++child) {
+      if (Before(keys_[child], keys_[best])) best = child;
+    }
+    if (!Before(keys_[best], key)) break;
+    keys_[hole] = keys_[best];
+    hole = best;
+  }
+  keys_[hole] = key;
+}
+
 Scheduler::Timer Scheduler::TimerQueue::Pop() {
   SIM_CHECK(!keys_.empty());
-  const uint32_t slot = static_cast<uint32_t>(keys_.front().order & ((uint64_t{1} << kSlotBits) - 1));
+  const uint32_t slot = static_cast<uint32_t>(keys_.front().order & kSlotMask);
   const Key last = keys_.back();
   keys_.pop_back();
   const size_t count = keys_.size();
-  if (count > 0) {
-    // Sift the last key down from a hole at the root.
-    size_t hole = 0;
-    while (true) {
-      const size_t first = hole * kArity + 1;
-      if (first >= count) break;
-      const size_t end = std::min(first + kArity, count);
-      size_t best = first;
-      for (size_t child = first + 1; child < end; ++child) {
-        if (Before(keys_[child], keys_[best])) best = child;
-      }
-      if (!Before(keys_[best], last)) break;
-      keys_[hole] = keys_[best];
-      hole = best;
-    }
-    keys_[hole] = last;
-  }
+  if (count > 0) SiftDown(0, last, count);  // the last key, down from a hole at the root
   free_slots_.push_back(slot);
   return slots_[slot];
+}
+
+template <typename Predicate>
+size_t Scheduler::TimerQueue::RemoveIf(Predicate stale) {
+  size_t kept = 0;
+  for (const Key& key : keys_) {
+    const auto slot = static_cast<uint32_t>(key.order & kSlotMask);
+    if (stale(slots_[slot])) {
+      free_slots_.push_back(slot);
+    } else {
+      keys_[kept++] = key;
+    }
+  }
+  const size_t removed = keys_.size() - kept;
+  keys_.resize(kept);
+  // Floyd's heap construction: sift every parent down, the last one first.
+  if (kept > 1) {
+    for (size_t parent = (kept - 2) / kArity + 1; parent-- > 0;) {
+      SiftDown(parent, keys_[parent], kept);
+    }
+  }
+  return removed;
+}
+
+void Scheduler::NoteStaleTimer() {
+  ++stale_timers_;
+  if (stale_timers_ < kCompactStaleMin || stale_timers_ * 2 < timers_.size()) return;
+  const size_t removed = timers_.RemoveIf([](const Timer& timer) {
+    return timer.handler == nullptr && (timer.fiber->wait_epoch_ != timer.epoch ||
+                                        timer.fiber->state_ != Fiber::State::kBlocked);
+  });
+  // Every stale timer was counted when its wait ended, and the test above is the one the pop
+  // path uses, so the two agree.
+  SIM_CHECK_MSG(removed == stale_timers_, "stale timer count out of step with the heap");
+  stale_timers_ = 0;
 }
 
 Fiber* Scheduler::PickNextSlow() {
@@ -380,6 +431,8 @@ Fiber* Scheduler::PickNextSlow() {
                                      timer.fiber->state_ != Fiber::State::kBlocked)) {
       // A stale wait timer (its fiber was woken otherwise, or died): it must not move time, or
       // a run "until idle" would end at the last abandoned timeout instead of the last event.
+      SIM_CHECK(stale_timers_ > 0);
+      --stale_timers_;
       continue;
     }
     if (timer.at > now_) now_ = timer.at;
@@ -387,6 +440,7 @@ Fiber* Scheduler::PickNextSlow() {
     if (timer.handler != nullptr) {
       timer.handler->OnTimer(timer.argument);
     } else {
+      timer.fiber->timed_wait_ = false;
       timer.fiber->wake_reason_ = WakeReason::kTimeout;
       ++timer.fiber->wait_epoch_;
       PushReady(timer.fiber);
@@ -448,6 +502,7 @@ WakeReason Scheduler::Block(Instant deadline) {
   self->state_ = Fiber::State::kBlocked;
   if (deadline != Instant::Max()) {
     PushTimer(Timer{std::max(deadline, now_), timer_sequence_++, self, self->wait_epoch_, nullptr, 0});
+    self->timed_wait_ = true;
   }
   Fiber* next = PickNext();
   if (next == self) {
@@ -467,23 +522,40 @@ void Scheduler::Yield() {
   // ring is rotated in place and never needs to grow.
   if (self != &main_record_ && !ready_.empty() && !stop_requested_ && !stopping_ &&
       steps_ < options_.steps_max) {
-    ReadyEntry* const slots = ready_.slots_.get();
-    const size_t mask = ready_.mask_;
-    const size_t head = ready_.head_;
-    const ReadyEntry entry = slots[head & mask];
+    ReadyEntry* const head = ready_.head_;
+    const ReadyEntry entry = *head;
     Fiber* next = entry.fiber;
+    // The fast switch jumps to the entry's copy of the context (no load through the fiber record
+    // on the chain from one switch to the next); an entry without one (queued while its fiber
+    // was still running) goes the slow way.
+    void* const target = entry.context;
     if (entry.epoch == next->wait_epoch_ && next->state_ == Fiber::State::kReady &&
-        !*next->paused_) {
+        !*next->paused_ && (!STORSIM_FAST_SWITCH || target != nullptr)) {
       const uint64_t epoch = ++self->wait_epoch_;
       self->wake_reason_ = WakeReason::kNotified;
       self->state_ = Fiber::State::kReady;
-      ready_.head_ = head + 1;
-      const size_t tail = ready_.tail_;
-      slots[tail & mask] = ReadyEntry{self, epoch};
-      ready_.tail_ = tail + 1;
+      ready_.head_ = ready_.Next(head);
+      // The ring is full exactly when head_ == tail_ here; then the tail slot is the head slot
+      // just read (and copied), so overwriting it is still FIFO.
+      ReadyEntry* const tail = ready_.tail_;
+      tail->fiber = self;
+      tail->epoch = epoch;
+      ready_.tail_ = ready_.Next(tail);
       ++steps_;
       schedule_hash_ = (schedule_hash_ ^ next->id_) * 0x100000001b3ULL;
-      TransferTo(self, next);
+      running_ = next;
+      next->state_ = Fiber::State::kRunning;
+#if STORSIM_FAST_SWITCH
+      // The switch stores self's stack pointer in its record and in its new queue entry.
+      RawContext(next->context_) = nullptr;
+      StorsimSimJump(&RawContext(self->context_), target, &tail->context);
+#else
+      (void)target;  // always null here: contexts are Boost fibers, moved on resume
+      tail->context = nullptr;
+      switched_from_ = self;
+      ctx::fiber previous = std::move(next->context_).resume();
+      AfterResume(std::move(previous));
+#endif
       return;
     }
   }
@@ -523,6 +595,10 @@ bool Scheduler::Wake(WakeToken token) {
   fiber->wake_reason_ = WakeReason::kNotified;
   ++fiber->wait_epoch_;
   PushReady(fiber);
+  if (fiber->timed_wait_) {
+    fiber->timed_wait_ = false;
+    NoteStaleTimer();
+  }
   return true;
 }
 
@@ -535,6 +611,10 @@ void Scheduler::Kill(Fiber* fiber) {
   if (fiber->state_ == Fiber::State::kDone || fiber->state_ == Fiber::State::kFree) return;
   ++fiber->wait_epoch_;
   fiber->killed_ = true;
+  if (fiber->timed_wait_) {
+    fiber->timed_wait_ = false;
+    NoteStaleTimer();
+  }
   Fiber* saved = running_;
   running_ = fiber;
   ++unwinding_;

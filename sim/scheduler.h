@@ -76,6 +76,9 @@ class Fiber {
   WakeReason wake_reason_ = WakeReason::kNotified;
   bool wake_pending_ = false;
   bool killed_ = false;
+  // The current Block armed a deadline timer that has not fired: a wake or kill before the
+  // deadline leaves that timer stale in the heap (counted in Scheduler::stale_timers_).
+  bool timed_wait_ = false;
 };
 
 // Identifies one wait of one fiber. Waking a stale token does nothing.
@@ -162,6 +165,7 @@ class Scheduler {
   void Requeue(Fiber* fiber) { PushReady(fiber); }
 
   size_t fibers_live() const { return fibers_live_; }
+  // Timers in the heap, stale wait timers not yet removed included (see CompactTimers).
   size_t timers_pending() const { return timers_.size(); }
 
  private:
@@ -185,6 +189,11 @@ class Scheduler {
     void Push(const Timer& timer);
     Timer Pop();  // precondition: !empty()
     void Reserve(size_t timers);
+    // Removes every timer for which `stale(timer)` is true and rebuilds the heap, in O(size).
+    // The remaining timers pop in the same order as before: keys are unique and totally ordered
+    // by (at, sequence), so any heap of them yields one sequence. Returns how many were removed.
+    template <typename Predicate>
+    size_t RemoveIf(Predicate stale);
 
    private:
     static constexpr int kSlotBits = 24;  // bound on timers pending at once: 2^24
@@ -196,47 +205,84 @@ class Scheduler {
     static bool Before(const Key& a, const Key& b) {
       return a.at != b.at ? a.at < b.at : a.order < b.order;
     }
+    static constexpr uint64_t kSlotMask = (uint64_t{1} << kSlotBits) - 1;
+    // Moves `key` down from `hole` to its place among keys_[0, count).
+    void SiftDown(size_t hole, Key key, size_t count);
     std::vector<Key> keys_;
     std::vector<Timer> slots_;
     std::vector<uint32_t> free_slots_;
   };
+  // One ready fiber. `context` is a copy of the fiber's saved stack pointer (its raw
+  // boost::context::fiber) taken when the entry was pushed, or null when it was not known then (a
+  // fiber queued while still running, and always in builds without the fast switch). A fiber's
+  // context does not change between its push and its pop (it is not running), so while the entry
+  // is live (its epoch is the fiber's and the fiber is kReady), a non-null copy is the fiber's
+  // context: Yield's fast path jumps to it without loading it through the fiber record, one
+  // dependent load less on the chain from one switch to the next.
   struct ReadyEntry {
     Fiber* fiber;
     uint64_t epoch;
+    void* context;
   };
-  // FIFO of ready entries on a power-of-two ring. Push and pop never allocate once the ring has
-  // grown to the largest ready set seen (std::deque allocates and frees a block every 32 entries,
-  // and its segmented iterators cost a branch per operation).
+  // FIFO of ready entries on a ring, walked by pointers (the hot path loads the head entry's
+  // address directly, with no index arithmetic on the switch's critical chain). Push and pop
+  // never allocate once the ring has grown to the largest ready set seen (std::deque allocates
+  // and frees a block every 32 entries, and its segmented iterators cost a branch per operation).
   class ReadyQueue {
    public:
-    ReadyQueue() : slots_(new ReadyEntry[kInitialSlots]), mask_(kInitialSlots - 1) {}
-    bool empty() const { return head_ == tail_; }
-    size_t size() const { return tail_ - head_; }
-    const ReadyEntry& front() const { return slots_[head_ & mask_]; }
-    void pop_front() { ++head_; }
+    ReadyQueue()
+        : slots_(new ReadyEntry[kInitialSlots]),
+          end_(slots_.get() + kInitialSlots),
+          head_(slots_.get()),
+          tail_(slots_.get()) {}
+    bool empty() const { return size_ == 0; }
+    size_t size() const { return size_; }
+    const ReadyEntry& front() const { return *head_; }
+    void pop_front() {
+      head_ = Next(head_);
+      --size_;
+    }
     void push_back(ReadyEntry entry) {
-      if (size() > mask_) Grow();
-      slots_[tail_ & mask_] = entry;
-      ++tail_;
+      if (size_ == capacity_) Grow();
+      *tail_ = entry;
+      tail_ = Next(tail_);
+      ++size_;
     }
     void push_front(ReadyEntry entry) {
-      if (size() > mask_) Grow();
-      --head_;
-      slots_[head_ & mask_] = entry;
+      if (size_ == capacity_) Grow();
+      head_ = (head_ == slots_.get() ? end_ : head_) - 1;
+      *head_ = entry;
+      ++size_;
     }
 
    private:
     friend class Scheduler;  // Yield's fast path rotates the ring in place
     static constexpr size_t kInitialSlots = 256;
+    ReadyEntry* Next(ReadyEntry* slot) const {
+      ++slot;
+      return slot == end_ ? slots_.get() : slot;
+    }
     void Grow();  // doubles the ring, keeping the order
     std::unique_ptr<ReadyEntry[]> slots_;
-    size_t mask_;      // capacity - 1; the capacity is a power of two
-    size_t head_ = 0;  // both count up forever (mod 2^64); the size is their difference
-    size_t tail_ = 0;
+    ReadyEntry* end_;   // slots_ + capacity_
+    ReadyEntry* head_;  // the oldest entry (when size_ > 0)
+    ReadyEntry* tail_;  // where the next entry goes; equals head_ when empty or full
+    size_t size_ = 0;
+    size_t capacity_ = kInitialSlots;
   };
 
   void PushReady(Fiber* fiber);
   void PushTimer(const Timer& timer);
+  // A wait armed with a deadline ended before it (woken or killed): its timer is now stale.
+  // Stale timers are dropped when popped, as before; but a run that keeps ending waits early (an
+  // RPC or a transaction with a long timeout that answers in microseconds) would grow the heap
+  // with thousands of them, each making every push and pop deeper. So once they are at least
+  // kCompactStaleMin and half the heap, the heap is rebuilt without them (amortized O(1) per
+  // stale timer, and nothing on the push or pop path). Live timers keep their order, no stale
+  // timer ever moved time or the schedule hash, so the run is unchanged; only the step count
+  // no longer includes their pops.
+  void NoteStaleTimer();
+  static constexpr size_t kCompactStaleMin = 64;
   // Picks the next fiber to run, firing timers as time advances. Null: switch to main.
   // The common case (a live ready fiber, no stop, no limit) is inline; the rest is PickNextSlow.
   Fiber* PickNext() {
@@ -275,6 +321,7 @@ class Scheduler {
   uint64_t steps_ = 0;
   uint64_t schedule_hash_ = 0;
   uint64_t timer_sequence_ = 0;
+  size_t stale_timers_ = 0;  // stale wait timers still in the heap
   uint64_t next_fiber_id_ = 1;
   size_t fibers_live_ = 0;
   int unwinding_ = 0;

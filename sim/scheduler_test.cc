@@ -3,7 +3,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <stdexcept>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -180,6 +182,78 @@ namespace {
 
 // Never called: its mark must still be registered when the program loads.
 [[maybe_unused]] void NeverRuns() { SIM_MARK("test.never_runs"); }
+
+// A wait that ends early leaves its deadline timer stale; the heap drops stale timers in bulk
+// once they are half of it, so a long run of early-answered waits keeps the heap small, and the
+// live timers (sleepers here) still fire at their instants in (instant, arming) order.
+TEST(SchedulerTest, EarlyEndedWaitsDoNotPileUpTimersAndLiveTimersKeepTheirOrder) {
+  Scheduler scheduler;
+  constexpr int kRequests = 5000;
+  constexpr int kSleepers = 40;
+  std::vector<std::string> log;
+  for (int i = 0; i < kSleepers; ++i) {
+    // Deadlines spread over the run, two sleepers per instant (arming order decides ties).
+    const Instant wake_at = Instant::FromNanos(1000 + (i / 2) * 12'345 + (i % 3));
+    scheduler.Spawn("sleeper", nullptr, [&, i, wake_at] {
+      scheduler.SleepUntil(wake_at);
+      log.push_back(std::to_string(i) + "@" + std::to_string(scheduler.Now().nanos()));
+    });
+  }
+  WakeToken pending;
+  bool has_pending = false;
+  size_t timers_max = 0;
+  int answered = 0;
+  scheduler.Spawn("client", nullptr, [&] {
+    for (int i = 0; i < kRequests; ++i) {
+      pending = scheduler.PrepareWait();
+      has_pending = true;
+      // A 5 s timeout on a request answered 100 ns later.
+      if (scheduler.Block(scheduler.Now() + Duration::Seconds(5)) == WakeReason::kNotified) {
+        ++answered;
+      }
+      timers_max = std::max(timers_max, scheduler.timers_pending());
+    }
+  });
+  scheduler.Spawn("server", nullptr, [&] {
+    for (int i = 0; i < kRequests; ++i) {
+      scheduler.SleepUntil(scheduler.Now() + Duration::Nanos(100));
+      SIM_CHECK(has_pending);
+      has_pending = false;
+      SIM_CHECK(scheduler.Wake(pending));
+    }
+  });
+  EXPECT_EQ(scheduler.Run(), RunOutcome::kIdle);
+  EXPECT_EQ(answered, kRequests);
+  // Live: the sleepers, the server's sleep and the client's current timeout; stale: fewer than
+  // the compaction threshold or than half the heap.
+  EXPECT_LE(timers_max, 2 * (kSleepers + 2) + 64u);
+  EXPECT_EQ(scheduler.timers_pending(), 0u);
+  std::vector<std::pair<int64_t, int>> expected_order;
+  for (int i = 0; i < kSleepers; ++i) expected_order.push_back({1000 + (i / 2) * 12'345 + (i % 3), i});
+  std::sort(expected_order.begin(), expected_order.end());
+  std::vector<std::string> expected;
+  for (const auto& [at, i] : expected_order) expected.push_back(std::to_string(i) + "@" + std::to_string(at));
+  EXPECT_EQ(log, expected);
+  // Idle at the last live event (the last answer), not at an abandoned 5 s timeout.
+  EXPECT_EQ(scheduler.Now(), Instant::FromNanos(100 * kRequests));
+}
+
+TEST(SchedulerTest, KilledTimedWaitersLeaveNoTimersBehind) {
+  Scheduler scheduler;
+  std::vector<Fiber*> waiters;
+  for (int i = 0; i < 300; ++i) {
+    waiters.push_back(scheduler.Spawn("waiter", nullptr, [&] {
+      scheduler.PrepareWait();
+      scheduler.Block(Instant::Zero() + Duration::Seconds(10));
+    }));
+  }
+  scheduler.RunFor(Duration::Millis(1));
+  EXPECT_EQ(scheduler.timers_pending(), 300u);
+  for (Fiber* waiter : waiters) scheduler.Kill(waiter);
+  EXPECT_LT(scheduler.timers_pending(), 64u);
+  EXPECT_EQ(scheduler.Run(), RunOutcome::kIdle);
+  EXPECT_EQ(scheduler.Now(), Instant::Zero() + Duration::Millis(1));
+}
 
 TEST(MarksTest, MarksAreRegisteredBeforeTheyRunAndCountedWhenTheyDo) {
   const auto& counts = Marks::Global().counts();

@@ -46,6 +46,10 @@ void Simulation::Emit(std::string_view kind, std::vector<TraceField> fields) {
   trace_.Emit(scheduler_.Now(), -1, kind, std::move(fields));
 }
 
+void Simulation::Emit(std::string_view kind, std::span<const TraceField> fields) {
+  trace_.Emit(scheduler_.Now(), -1, kind, fields);
+}
+
 RunOutcome Simulation::Run() { return RunUntil(Instant::Max()); }
 
 RunOutcome Simulation::RunUntil(Instant until) {

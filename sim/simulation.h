@@ -53,8 +53,12 @@ class Simulation {
 
   // A harness fiber (fault injector, workload driver, test script): no process, true time.
   Fiber* SpawnKernel(std::string name, std::function<void()> body);
-  // A harness trace event (process -1).
+  // A harness trace event (process -1); the three forms of Trace::Emit.
   void Emit(std::string_view kind, std::vector<TraceField> fields);
+  void Emit(std::string_view kind, std::initializer_list<TraceField> fields) {
+    Emit(kind, std::span<const TraceField>(fields.begin(), fields.size()));
+  }
+  void Emit(std::string_view kind, std::span<const TraceField> fields);
 
   RunOutcome Run();
   RunOutcome RunUntil(Instant until);

@@ -45,13 +45,12 @@ std::string TraceEvent::ToString() const {
   return out;
 }
 
-void Trace::Emit(Instant at, int32_t process, std::string_view kind,
-                 std::vector<TraceField> fields) {
-  TraceEvent event{sequence_++, at, kind, process, std::move(fields)};
+uint64_t Trace::HashEvent(Instant at, int32_t process, std::string_view kind,
+                          std::span<const TraceField> fields) {
   hash_.Add(static_cast<uint64_t>(at.nanos()));
   hash_.Add(static_cast<uint64_t>(static_cast<int64_t>(process)));
   hash_.Add(LiteralHash(kind));  // the same value as hash_.Add(kind)
-  for (const auto& field : event.fields) {
+  for (const auto& field : fields) {
     hash_.Add(LiteralHash(field.key));
     if (field.is_text) {
       hash_.Add(field.text);
@@ -59,7 +58,41 @@ void Trace::Emit(Instant at, int32_t process, std::string_view kind,
       hash_.Add(static_cast<uint64_t>(field.number));
     }
   }
+  return sequence_++;
+}
+
+void Trace::Notify(const TraceEvent& event) {
   for (TraceObserver* observer : observers_) observer->OnEvent(event);
+}
+
+void Trace::Emit(Instant at, int32_t process, std::string_view kind,
+                 std::vector<TraceField> fields) {
+  const uint64_t sequence = HashEvent(at, process, kind, fields);
+  if (observers_.empty()) return;
+  Notify(TraceEvent{sequence, at, kind, process, std::move(fields)});
+}
+
+void Trace::Emit(Instant at, int32_t process, std::string_view kind,
+                 std::span<const TraceField> fields) {
+  const uint64_t sequence = HashEvent(at, process, kind, fields);
+  if (observers_.empty()) return;
+  if (notifying_) {
+    // Emitted from inside an observer: the scratch event is still being read.
+    Notify(TraceEvent{sequence, at, kind, process, {fields.begin(), fields.end()}});
+    return;
+  }
+  scratch_.sequence = sequence;
+  scratch_.at = at;
+  scratch_.kind = kind;
+  scratch_.process = process;
+  // Copy-assignment into the existing fields reuses the vector's and the strings' storage.
+  scratch_.fields.assign(fields.begin(), fields.end());
+  struct Reset {
+    bool& flag;
+    ~Reset() { flag = false; }  // also when an observer throws (a checker's SIM_CHECK)
+  } reset{notifying_};
+  notifying_ = true;
+  Notify(scratch_);
 }
 
 uint64_t Trace::LiteralHash(std::string_view literal) {

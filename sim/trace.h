@@ -12,6 +12,7 @@
 #include <initializer_list>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -60,8 +61,18 @@ class Trace {
   Trace(const Trace&) = delete;
   Trace& operator=(const Trace&) = delete;
 
-  // Records an event at `at` from `process` with the given fields.
+  // Records an event at `at` from `process` with the given fields. Three forms, one event and
+  // one hash: a braced list (`{TraceField::Int(...), ...}`: the initializer_list form is chosen)
+  // and a span (a caller's std::array, for a variable number of fields) allocate nothing here
+  // when no observer is attached, and reuse one event's storage when observers are; a vector is
+  // moved into the event. The event an observer sees lives only during its OnEvent call.
   void Emit(Instant at, int32_t process, std::string_view kind, std::vector<TraceField> fields);
+  void Emit(Instant at, int32_t process, std::string_view kind,
+            std::initializer_list<TraceField> fields) {
+    Emit(at, process, kind, std::span<const TraceField>(fields.begin(), fields.size()));
+  }
+  void Emit(Instant at, int32_t process, std::string_view kind,
+            std::span<const TraceField> fields);
 
   uint64_t hash() const { return hash_.value(); }
   uint64_t events() const { return sequence_; }
@@ -76,6 +87,10 @@ class Trace {
   // view of them), so equal address and length mean equal bytes: the hash of each literal is
   // computed once and remembered in a small direct-mapped table, which changes no hash value.
   uint64_t LiteralHash(std::string_view literal);
+  // Folds one event into the running hash and returns its sequence number.
+  uint64_t HashEvent(Instant at, int32_t process, std::string_view kind,
+                     std::span<const TraceField> fields);
+  void Notify(const TraceEvent& event);
   struct LiteralEntry {
     const char* data = nullptr;
     size_t size = 0;
@@ -86,6 +101,11 @@ class Trace {
   RunningHash hash_;
   uint64_t sequence_ = 0;
   std::vector<TraceObserver*> observers_;
+  // The event handed to observers by the list and span forms: its field vector and strings keep
+  // their capacity from one event to the next. `notifying_` is set while observers run with it
+  // (an observer that emits gets an event of its own).
+  TraceEvent scratch_;
+  bool notifying_ = false;
   std::array<LiteralEntry, kLiteralEntries> literal_hashes_{};
 };
 

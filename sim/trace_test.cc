@@ -4,7 +4,10 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <span>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "sim/trace_writers.h"
 
@@ -37,6 +40,67 @@ TEST(TraceTest, HashDependsOnEveryPartOfEveryEvent) {
   EXPECT_NE(base, hash_of(1, 2, "k", 1));
   EXPECT_NE(base, hash_of(1, 1, "j", 1));
   EXPECT_NE(base, hash_of(1, 1, "k", 2));
+}
+
+// The braced-list, span and vector forms of Emit give the same hash and the same events, with
+// and without observers; an observer that emits while it reads an event sees both intact.
+TEST(TraceTest, EveryEmitFormGivesTheSameHashAndEvents) {
+  const std::string long_text(100, 'x');  // beyond any small-string buffer
+  auto fields_of = [&](int i) {
+    return std::vector<TraceField>{TraceField::Int("i", i), TraceField::Str("s", long_text),
+                                   TraceField::Str("short", std::to_string(i))};
+  };
+  auto run = [&](int form, bool observe) {
+    MemoryTraceSink sink;
+    Trace trace;
+    if (observe) trace.AddObserver(&sink);
+    for (int i = 0; i < 20; ++i) {
+      const Instant at = Instant::FromNanos(i);
+      if (form == 0) {
+        trace.Emit(at, 1, "e", {TraceField::Int("i", i), TraceField::Str("s", long_text),
+                                TraceField::Str("short", std::to_string(i))});
+      } else if (form == 1) {
+        const std::vector<TraceField> fields = fields_of(i);
+        trace.Emit(at, 1, "e", std::span<const TraceField>(fields.data(), i % 4 == 0 ? 1 : 3));
+        if (i % 4 == 0) trace.Emit(at, 1, "e", std::span<const TraceField>(fields.data() + 1, 2));
+      } else {
+        trace.Emit(at, 1, "e", fields_of(i));
+      }
+    }
+    std::vector<std::string> lines;
+    for (const TraceEvent& event : sink.events()) lines.push_back(event.ToString());
+    return std::make_pair(trace.hash(), lines);
+  };
+  const auto list = run(0, true);
+  const auto vector = run(2, true);
+  EXPECT_EQ(list, vector);
+  EXPECT_EQ(list.second.size(), 20u);
+  EXPECT_EQ(run(0, false).first, list.first);
+  EXPECT_EQ(run(2, false).first, list.first);
+  // The span run splits every fourth event in two: same fields, more events, another hash.
+  EXPECT_NE(run(1, true).first, list.first);
+  EXPECT_EQ(run(1, true).second.size(), 25u);
+
+  class Echo : public TraceObserver {
+   public:
+    explicit Echo(Trace& trace) : trace_(trace) {}
+    void OnEvent(const TraceEvent& event) override {
+      seen_.push_back(event.ToString());
+      if (event.kind == "outer") trace_.Emit(event.at, 0, "inner", {TraceField::Int("n", 1)});
+      seen_.push_back(event.ToString());  // unchanged by the nested emit
+    }
+    std::vector<std::string> seen_;
+
+   private:
+    Trace& trace_;
+  };
+  Trace trace;
+  Echo echo(trace);
+  trace.AddObserver(&echo);
+  trace.Emit(Instant::FromNanos(3), 0, "outer", {TraceField::Str("s", long_text)});
+  const std::string outer = "0.000000003s p0 outer s=" + long_text;
+  const std::string inner = "0.000000003s p0 inner n=1";
+  EXPECT_EQ(echo.seen_, (std::vector<std::string>{outer, inner, inner, outer}));
 }
 
 TEST(TraceTest, FirstDivergenceNamesTheFirstDifferingEvent) {
