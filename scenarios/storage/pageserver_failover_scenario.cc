@@ -34,7 +34,10 @@ sim::FaultPlan DrawFailoverPlan(sim::Random& random, StoryContext& context, sim:
     const sim::Duration span =
         long_outage ? DrawSpan(random, sim::Duration::Seconds(35), sim::Duration::Seconds(70))
                     : DrawSpan(random, sim::Duration::Seconds(3), sim::Duration::Seconds(25));
-    CutFromController(cluster, pageserver(), DrawAt(random, phase / 2), span, plan);
+    // One draw per statement, in the order they always ran (a call's arguments are evaluated in
+    // an unspecified order; clang and gcc differ).
+    const sim::Duration at = DrawAt(random, phase / 2);
+    CutFromController(cluster, pageserver(), at, span, plan);
   }
   // Two nodes down in the same heartbeat round (needs a third to fail over to).
   if (pageservers.size() >= 3 && random.Chance(1, 2)) {
