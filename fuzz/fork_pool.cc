@@ -42,77 +42,43 @@ struct Worker {
   pid_t pid = -1;
   int fd = -1;
   std::string buffer;
-  size_t expected = 0;  // tasks dealt to this worker
-  size_t reported = 0;
 };
 
-// Hands every complete line in the worker's buffer to `on_result`.
-absl::Status DrainLines(Worker& worker,
-                        const std::function<void(size_t, Json)>& on_result) {
+// Hands every complete line in the worker's buffer to `on_line`.
+absl::Status DrainLines(int w, Worker& worker, const std::function<void(int, Json)>& on_line) {
   absl::Status status;
   for (size_t newline; (newline = worker.buffer.find('\n')) != std::string::npos;) {
     absl::StatusOr<Json> line = Json::Parse(worker.buffer.substr(0, newline));
     worker.buffer.erase(0, newline + 1);
-    if (!line.ok() || !(*line)["task"].is_number()) {
-      status = absl::InternalError("a pool worker wrote a malformed line");
+    if (!line.ok()) {
+      status = absl::InternalError("a worker wrote a malformed line: " +
+                                   std::string(line.status().message()));
       continue;
     }
-    ++worker.reported;
-    on_result(static_cast<size_t>((*line)["task"].AsInt()), (*line)["result"]);
+    on_line(w, std::move(*line));
   }
   return status;
 }
 
-}  // namespace
-
-absl::Status RunForked(int jobs, size_t count, const std::function<Json(size_t)>& task,
-                       const std::function<void(size_t, Json)>& on_result) {
-  SIM_CHECK(jobs <= kForkPoolJobsMax);
-  if (jobs <= 1 || count <= 1) {
-    for (size_t index = 0; index < count; ++index) on_result(index, RunTask(task, index));
-    return absl::OkStatus();
-  }
-  const size_t worker_count = std::min(static_cast<size_t>(jobs), count);
-  std::vector<Worker> workers(worker_count);
-  std::fflush(nullptr);  // a child must not flush the parent's buffered output again
-  for (size_t w = 0; w < worker_count; ++w) {
-    int fds[2];
-    if (::pipe(fds) != 0) return absl::InternalError("pipe failed for a pool worker");
-    const pid_t pid = ::fork();
-    if (pid < 0) return absl::InternalError("fork failed for a pool worker");
-    if (pid == 0) {
-      ::close(fds[0]);
-      for (size_t index = w; index < count; index += worker_count) {
-        Json line;
-        line.Set("task", static_cast<uint64_t>(index));
-        line.Set("result", RunTask(task, index));
-        if (!WriteAll(fds[1], line.Dump() + "\n")) ::_exit(1);
-      }
-      ::close(fds[1]);
-      ::_exit(0);
-    }
-    ::close(fds[1]);
-    workers[w].pid = pid;
-    workers[w].fd = fds[0];
-    workers[w].expected = (count - w + worker_count - 1) / worker_count;
-  }
+// Reads every worker's pipe until all are closed, handing lines over as they complete.
+absl::Status ReadUntilClosed(std::vector<Worker>& workers,
+                             const std::function<void(int, Json)>& on_line) {
   absl::Status status;
-  for (size_t open = worker_count; open > 0;) {
+  for (size_t open = workers.size(); open > 0;) {
     std::vector<pollfd> polls;
-    std::vector<Worker*> polled;
-    for (Worker& worker : workers) {
-      if (worker.fd < 0) continue;
-      polls.push_back(pollfd{worker.fd, POLLIN, 0});
-      polled.push_back(&worker);
+    std::vector<int> polled;
+    for (size_t w = 0; w < workers.size(); ++w) {
+      if (workers[w].fd < 0) continue;
+      polls.push_back(pollfd{workers[w].fd, POLLIN, 0});
+      polled.push_back(static_cast<int>(w));
     }
     if (::poll(polls.data(), polls.size(), -1) < 0) {
       if (errno == EINTR) continue;
-      status = absl::InternalError("poll failed while reading pool workers");
-      break;
+      return absl::InternalError("poll failed while reading the workers");
     }
     for (size_t k = 0; k < polls.size(); ++k) {
       if ((polls[k].revents & (POLLIN | POLLHUP | POLLERR)) == 0) continue;
-      Worker& worker = *polled[k];
+      Worker& worker = workers[static_cast<size_t>(polled[k])];
       char chunk[65536];
       const ssize_t n = ::read(worker.fd, chunk, sizeof chunk);
       if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
@@ -123,20 +89,100 @@ absl::Status RunForked(int jobs, size_t count, const std::function<Json(size_t)>
         continue;
       }
       worker.buffer.append(chunk, static_cast<size_t>(n));
-      if (absl::Status drained = DrainLines(worker, on_result); !drained.ok() && status.ok()) {
+      if (absl::Status drained = DrainLines(polled[k], worker, on_line);
+          !drained.ok() && status.ok()) {
         status = drained;
       }
     }
+  }
+  return status;
+}
+
+}  // namespace
+
+absl::Status ForkWorkers(int worker_count,
+                         const std::function<void(int, const EmitLine&)>& produce,
+                         const std::function<void(int, Json)>& on_line) {
+  SIM_CHECK(worker_count >= 1 && worker_count <= kForkPoolJobsMax);
+  std::vector<Worker> workers(static_cast<size_t>(worker_count));
+  std::fflush(nullptr);  // a child must not flush the parent's buffered output again
+  absl::Status status;
+  for (int w = 0; w < worker_count && status.ok(); ++w) {
+    int fds[2];
+    if (::pipe(fds) != 0) {
+      status = absl::InternalError("pipe failed for a worker");
+      break;
+    }
+    const pid_t pid = ::fork();
+    if (pid < 0) {
+      ::close(fds[0]);
+      ::close(fds[1]);
+      status = absl::InternalError("fork failed for a worker");
+      break;
+    }
+    if (pid == 0) {
+      ::close(fds[0]);
+      for (const Worker& sibling : workers) {
+        if (sibling.fd >= 0) ::close(sibling.fd);  // the parent's ends, not this child's
+      }
+      const int out = fds[1];
+      try {
+        produce(w, [out](const Json& line) { return WriteAll(out, line.Dump() + "\n"); });
+      } catch (...) {
+        ::_exit(1);  // never unwind into the parent's code in a forked child
+      }
+      ::close(out);
+      ::_exit(0);
+    }
+    ::close(fds[1]);
+    workers[static_cast<size_t>(w)].pid = pid;
+    workers[static_cast<size_t>(w)].fd = fds[0];
+  }
+  std::erase_if(workers, [](const Worker& worker) { return worker.pid < 0; });
+  if (absl::Status read = ReadUntilClosed(workers, on_line); !read.ok() && status.ok()) {
+    status = read;
   }
   for (Worker& worker : workers) {
     if (worker.fd >= 0) ::close(worker.fd);
     int wait_status = 0;
     const bool exited = ::waitpid(worker.pid, &wait_status, 0) == worker.pid &&
                         WIFEXITED(wait_status) && WEXITSTATUS(wait_status) == 0;
-    if ((!exited || worker.reported != worker.expected) && status.ok()) {
-      status = absl::InternalError("a pool worker died (status " + std::to_string(wait_status) +
-                                   ") after " + std::to_string(worker.reported) + " of its " +
-                                   std::to_string(worker.expected) + " tasks");
+    if (!exited && status.ok()) {
+      status = absl::InternalError("a worker died (status " + std::to_string(wait_status) + ")");
+    }
+  }
+  return status;
+}
+
+absl::Status RunForked(int jobs, size_t count, const std::function<Json(size_t)>& task,
+                       const std::function<void(size_t, Json)>& on_result) {
+  SIM_CHECK(jobs <= kForkPoolJobsMax);
+  if (jobs <= 1 || count <= 1) {
+    for (size_t index = 0; index < count; ++index) on_result(index, RunTask(task, index));
+    return absl::OkStatus();
+  }
+  const size_t worker_count = std::min(static_cast<size_t>(jobs), count);
+  std::vector<size_t> reported(worker_count, 0);
+  absl::Status status = ForkWorkers(
+      static_cast<int>(worker_count),
+      [&](int w, const EmitLine& emit) {
+        for (size_t index = static_cast<size_t>(w); index < count; index += worker_count) {
+          Json line;
+          line.Set("task", static_cast<uint64_t>(index));
+          line.Set("result", RunTask(task, index));
+          if (!emit(line)) return;
+        }
+      },
+      [&](int w, Json line) {
+        if (!line["task"].is_number()) return;  // counted as missing below
+        ++reported[static_cast<size_t>(w)];
+        on_result(static_cast<size_t>(line["task"].AsInt()), line["result"]);
+      });
+  for (size_t w = 0; w < worker_count && status.ok(); ++w) {
+    const size_t expected = (count - w + worker_count - 1) / worker_count;
+    if (reported[w] != expected) {
+      status = absl::InternalError("a pool worker reported " + std::to_string(reported[w]) +
+                                   " of its " + std::to_string(expected) + " tasks");
     }
   }
   return status;

@@ -4,8 +4,8 @@
 // pipe, and the parent hands every result to a callback as it arrives. Processes, not threads:
 // the simulator is single-threaded by design and a crashing run cannot take the parent down.
 //
-// The sweep library (sweep.h) keeps its own worker loop because it splits one index space by
-// shard and job; this pool is for lists of unrelated tasks.
+// Both RunForked (lists of unrelated tasks) and the sweep library (one index space split by shard
+// and job, sweep.h) stand on ForkWorkers, the process-and-pipe layer.
 #pragma once
 
 #include <cstddef>
@@ -17,6 +17,16 @@
 namespace storsim::fuzz {
 
 inline constexpr int kForkPoolJobsMax = 256;
+
+// A worker's way to send one JSON line to the parent; false once the pipe is broken (stop then).
+using EmitLine = std::function<bool(const Json& line)>;
+
+// Forks `workers` processes; worker w runs `produce(w, emit)` and exits. The parent calls
+// `on_line(w, line)` for every line as it arrives, in each worker's order. Errors: Internal when a
+// worker cannot be started, writes a line that is not JSON (the other lines are still
+// delivered), or does not exit with status 0. Precondition: 1 <= workers <= kForkPoolJobsMax.
+absl::Status ForkWorkers(int workers, const std::function<void(int w, const EmitLine& emit)>& produce,
+                         const std::function<void(int w, Json line)>& on_line);
 
 // Runs every task. With jobs <= 1 the tasks run in this process, in order. A task that throws
 // is reported to `on_result` as {"error": what} (the pool carries on). Errors: Internal when a

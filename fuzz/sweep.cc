@@ -1,18 +1,12 @@
 // Sweep execution: in-process or over forked worker processes that report one JSON line per run.
 #include "fuzz/sweep.h"
 
-#include <fcntl.h>
-#include <poll.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 
+#include "fuzz/fork_pool.h"
 #include "scenarios/runner.h"
 #include "sim/check.h"
 #include "sim/hash.h"
@@ -63,99 +57,28 @@ void ForEachRun(const SweepOptions& options, int worker, const SweepHooks& hooks
   }
 }
 
-bool WriteAll(int fd, const std::string& data) {
-  size_t written = 0;
-  while (written < data.size()) {
-    const ssize_t n = ::write(fd, data.data() + written, data.size() - written);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    written += static_cast<size_t>(n);
-  }
-  return true;
-}
-
 absl::StatusOr<SweepSummary> RunWorkers(const scenarios::ScenarioRegistry& registry,
                                         const SweepOptions& options, const SweepHooks& hooks,
                                         int64_t start) {
-  struct Worker {
-    pid_t pid = -1;
-    int fd = -1;
-    std::string buffer;
-  };
-  std::vector<Worker> workers(static_cast<size_t>(options.jobs));
-  std::fflush(nullptr);
-  for (int w = 0; w < options.jobs; ++w) {
-    int fds[2];
-    if (::pipe(fds) != 0) return absl::InternalError("pipe failed for a sweep worker");
-    const pid_t pid = ::fork();
-    if (pid < 0) return absl::InternalError("fork failed for a sweep worker");
-    if (pid == 0) {
-      ::close(fds[0]);
-      ForEachRun(options, w, hooks, [&](const std::string& scenario, uint64_t seed) {
-        RunRecord record = RunOne(registry, options, scenario, seed, hooks);
-        return WriteAll(fds[1], record.ToJson().Dump() + "\n");
-      });
-      ::close(fds[1]);
-      ::_exit(0);
-    }
-    ::close(fds[1]);
-    workers[static_cast<size_t>(w)] = Worker{pid, fds[0], {}};
-  }
   SweepSummary summary;
-  absl::Status status;
-  size_t open = workers.size();
-  while (open > 0) {
-    std::vector<pollfd> polls;
-    std::vector<Worker*> polled;
-    for (auto& worker : workers) {
-      if (worker.fd < 0) continue;
-      polls.push_back(pollfd{worker.fd, POLLIN, 0});
-      polled.push_back(&worker);
-    }
-    if (::poll(polls.data(), polls.size(), -1) < 0) {
-      if (errno == EINTR) continue;
-      status = absl::InternalError("poll failed while reading sweep workers");
-      break;
-    }
-    for (size_t k = 0; k < polls.size(); ++k) {
-      if ((polls[k].revents & (POLLIN | POLLHUP | POLLERR)) == 0) continue;
-      Worker& worker = *polled[k];
-      char chunk[65536];
-      const ssize_t n = ::read(worker.fd, chunk, sizeof chunk);
-      if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
-      if (n <= 0) {
-        ::close(worker.fd);
-        worker.fd = -1;
-        --open;
-        continue;
-      }
-      worker.buffer.append(chunk, static_cast<size_t>(n));
-      size_t newline;
-      while ((newline = worker.buffer.find('\n')) != std::string::npos) {
-        absl::StatusOr<Json> line = Json::Parse(worker.buffer.substr(0, newline));
-        worker.buffer.erase(0, newline + 1);
-        if (!line.ok()) {
-          status = absl::InternalError("a sweep worker wrote a malformed record: " +
-                                       std::string(line.status().message()));
-          continue;
-        }
-        summary.Add(RunRecord::FromJson(*line));
+  absl::Status status = ForkWorkers(
+      options.jobs,
+      [&](int w, const EmitLine& emit) {
+        ForEachRun(options, w, hooks, [&](const std::string& scenario, uint64_t seed) {
+          return emit(RunOne(registry, options, scenario, seed, hooks).ToJson());
+        });
+      },
+      [&](int, Json line) {
+        summary.Add(RunRecord::FromJson(line));
         if (hooks.progress) {
           summary.wall_ms = hooks.wall_now_ms() - start;
           hooks.progress(summary);
         }
-      }
-    }
+      });
+  if (!status.ok()) {
+    return absl::InternalError("sweep workers: " + std::string(status.message()) +
+                               " (a dead worker's remaining seeds were not run)");
   }
-  for (auto& worker : workers) {
-    int wait_status = 0;
-    if (worker.pid > 0 && ::waitpid(worker.pid, &wait_status, 0) == worker.pid &&
-        !(WIFEXITED(wait_status) && WEXITSTATUS(wait_status) == 0) && status.ok()) {
-      status = absl::InternalError("a sweep worker died (status " + std::to_string(wait_status) +
-                                   "); its remaining seeds were not run");
-    }
-  }
-  if (!status.ok()) return status;
   return summary;
 }
 
