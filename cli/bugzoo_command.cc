@@ -90,20 +90,15 @@ int BugzooCommand(const CommandContext& context, const std::vector<std::string>&
   }
 
   const std::string scenario_name = flags->Get("scenario", "all");
-  std::vector<const scenarios::Scenario*> selected;
-  if (scenario_name == "all") {
-    selected = context.registry.All();
-  } else if (const scenarios::Scenario* one = context.registry.Find(scenario_name)) {
-    selected.push_back(one);
-  } else {
-    scenarios::RunOptions probe;
-    probe.scenario = scenario_name;
-    return UsageError(context, scenarios::ValidateOptions(context.registry, probe), "list");
+  absl::StatusOr<std::vector<const scenarios::Scenario*>> selected =
+      SelectedScenarios(context, *flags);
+  if (!selected.ok()) return UsageError(context, selected.status(), "list");
+  for (const scenarios::Scenario* scenario : *selected) {
+    options.scenarios.push_back(scenario->name);
   }
-  for (const scenarios::Scenario* scenario : selected) options.scenarios.push_back(scenario->name);
   const std::string bug_name = flags->Get("bug", "all");
   std::set<std::string> bugs;  // name order
-  for (const scenarios::Scenario* scenario : selected) {
+  for (const scenarios::Scenario* scenario : *selected) {
     for (const scenarios::BugInfo& bug : scenario->bugs) {
       if (bug_name == "all" || bug.name == bug_name) bugs.insert(bug.name);
     }

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "cli/binary_run_test_util.h"
 #include "cli/commands.h"
 #include "cli/flags.h"
 #include "scenarios/run_context.h"
@@ -25,33 +26,10 @@
 namespace storsim::cli {
 namespace {
 
-struct Outcome {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
+using Outcome = BinaryOutcome;
 
 Outcome Storsim(const std::string& arguments) {
-  // One file per test process: ctest may run test cases in parallel.
-  const std::string err_path =
-      ::testing::TempDir() + "storsim_cli_test_stderr_" + std::to_string(getpid()) + ".txt";
-  const std::string command = std::string(STORSIM_BINARY) + " " + arguments + " 2>" + err_path;
-  Outcome outcome;
-  std::FILE* pipe = popen(command.c_str(), "r");
-  if (pipe == nullptr) return outcome;
-  char buffer[4096];
-  for (size_t read; (read = std::fread(buffer, 1, sizeof buffer, pipe)) > 0;) {
-    outcome.out.append(buffer, read);
-  }
-  const int status = pclose(pipe);
-  outcome.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  if (std::FILE* err = std::fopen(err_path.c_str(), "r")) {
-    for (size_t read; (read = std::fread(buffer, 1, sizeof buffer, err)) > 0;) {
-      outcome.err.append(buffer, read);
-    }
-    std::fclose(err);
-  }
-  return outcome;
+  return RunBinary(STORSIM_BINARY, arguments, "cli_test");
 }
 
 // A minimal JSON reader: enough to prove the output is valid JSON and read top-level fields.

@@ -212,6 +212,20 @@ absl::StatusOr<uint32_t> DeterminismPercent(const ParsedFlags& flags) {
   return static_cast<uint32_t>(*percent);
 }
 
+absl::StatusOr<std::vector<const scenarios::Scenario*>> SelectedScenarios(
+    const CommandContext& context, const ParsedFlags& flags) {
+  const std::string name = flags.Get("scenario", "all");
+  if (name == "all") return context.registry.All();
+  if (const scenarios::Scenario* one = context.registry.Find(name)) {
+    return std::vector<const scenarios::Scenario*>{one};
+  }
+  scenarios::RunOptions probe;
+  probe.scenario = name;
+  absl::Status unknown = scenarios::ValidateOptions(context.registry, probe);
+  SIM_CHECK(!unknown.ok());  // Find failed, so validation names the unknown scenario
+  return unknown;
+}
+
 std::string TokenOf(const scenarios::RunResult& result, const std::string& build_id) {
   return scenarios::EncodeToken(scenarios::TokenFor(result, build_id));
 }

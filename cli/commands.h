@@ -74,6 +74,11 @@ absl::Status CheckKnobsUsed(const scenarios::RunOptions& options,
 // 5 when absent. Errors (InvalidArgument): not an integer in 0..100.
 absl::StatusOr<uint32_t> DeterminismPercent(const ParsedFlags& flags);
 
+// --scenario S|all (default all): the registry's scenarios it names, in registry order. Errors
+// (InvalidArgument): an unknown name, with the known ones listed.
+absl::StatusOr<std::vector<const scenarios::Scenario*>> SelectedScenarios(
+    const CommandContext& context, const ParsedFlags& flags);
+
 // The replay token of a finished run.
 std::string TokenOf(const scenarios::RunResult& result, const std::string& build_id);
 

@@ -10,6 +10,7 @@
 #include <sstream>
 #include <string>
 
+#include "cli/binary_run_test_util.h"
 #include "cli/commands.h"
 #include "fuzz/json.h"
 
@@ -20,11 +21,7 @@
 namespace storsim::cli {
 namespace {
 
-struct Outcome {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
+using Outcome = BinaryOutcome;
 
 std::string ReadFile(const std::string& path) {
   std::ifstream file(path);
@@ -34,20 +31,7 @@ std::string ReadFile(const std::string& path) {
 }
 
 Outcome Storsim(const std::string& arguments) {
-  const std::string err_path = ::testing::TempDir() + "storsim_compare_test_stderr_" +
-                               std::to_string(getpid()) + ".txt";
-  const std::string command = std::string(STORSIM_BINARY) + " " + arguments + " 2>" + err_path;
-  Outcome outcome;
-  std::FILE* pipe = popen(command.c_str(), "r");
-  if (pipe == nullptr) return outcome;
-  char buffer[4096];
-  for (size_t read; (read = std::fread(buffer, 1, sizeof buffer, pipe)) > 0;) {
-    outcome.out.append(buffer, read);
-  }
-  const int status = pclose(pipe);
-  outcome.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  outcome.err = ReadFile(err_path);
-  return outcome;
+  return RunBinary(STORSIM_BINARY, arguments, "compare_test");
 }
 
 TEST(CompareProtocolsTest, TinyComparisonPrintsJsonTableAndPage) {

@@ -126,17 +126,11 @@ int FuzzCommand(const CommandContext& context, const std::vector<std::string>& a
   if (!determinism_percent.ok()) return UsageError(context, determinism_percent.status(), "fuzz");
 
   // The scenarios to sweep, and which requested bugs each of them takes.
-  std::vector<const scenarios::Scenario*> selected;
   const std::string scenario_name = flags->Get("scenario", "all");
-  if (scenario_name == "all") {
-    selected = context.registry.All();
-  } else if (const scenarios::Scenario* one = context.registry.Find(scenario_name)) {
-    selected.push_back(one);
-  } else {
-    scenarios::RunOptions probe;
-    probe.scenario = scenario_name;
-    return UsageError(context, scenarios::ValidateOptions(context.registry, probe), "list");
-  }
+  absl::StatusOr<std::vector<const scenarios::Scenario*>> chosen =
+      SelectedScenarios(context, *flags);
+  if (!chosen.ok()) return UsageError(context, chosen.status(), "list");
+  const std::vector<const scenarios::Scenario*>& selected = *chosen;
   const std::vector<std::string> bugs = flags->GetAll("bug");
   for (const std::string& bug : bugs) {
     bool known = false;

@@ -26,27 +26,6 @@ void LiveMigrationBody(ScenarioRun& run) {
   Quiet(run, world, sim::Duration::Seconds(60));
 }
 
-void ChaosBody(ScenarioRun& run) {
-  std::string swarm;
-  cluster::ClusterOptions options = DrawCluster(run, &swarm);
-  run.SetSwarm(swarm);
-  StorageWorld world(run, options);
-  world.Start();
-  const sim::Duration phase = sim::Duration::Seconds(120);
-  const sim::FaultPlan plan = DrawFaults(run, world.FaultTargets(false), phase, 8);
-  run.SetFaultPlan(plan);
-  sim::ApplyFaultPlan(world.simulation(), plan);
-  sim::Random random = run.Fork("rolls");
-  if (random.Chance(1, 2)) {
-    world.cluster().deployment().ScheduleRollout(
-        world.simulation().Now() + random.DurationIn(sim::Duration::Seconds(10), phase),
-        deploy::Strategy::kRollingUpdate);
-  }
-  MigrateRepeatedly(world, sim::Duration::Seconds(12), world.simulation().Now() + phase);
-  run.RunFor(phase);
-  Quiet(run, world, sim::Duration::Seconds(90));
-}
-
 }  // namespace
 
 void RegisterStorageScenarios(ScenarioRegistry& registry) {
@@ -55,10 +34,7 @@ void RegisterStorageScenarios(ScenarioRegistry& registry) {
                 "tenants move between pageservers under write load; SPEC S1-S14 checked",
                 bugs, LiveMigrationBody});
   RegisterControllerRollScenario(registry, bugs);
-  registry.Add({"chaos",
-                "random crashes, partitions, pauses, clock drift and link faults on storage "
-                "processes, plus a roll and migrations; S1-S14 checked",
-                bugs, ChaosBody});
+  RegisterChaosScenario(registry, bugs);
   RegisterGenerationsScenario(registry, bugs);
   RegisterComputeRefreshScenario(registry, bugs);
   RegisterDrainCancelScenario(registry, bugs);

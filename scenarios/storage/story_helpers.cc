@@ -442,17 +442,15 @@ void MigrateRepeatedly(StorageWorld& world, sim::Duration period, sim::Instant u
   });
 }
 
-sim::FaultPlan DrawFaults(ScenarioRun& run, const std::vector<sim::ProcessId>& targets,
-                          sim::Duration phase, int faults_max) {
-  if (run.options().fault_plan) return *run.options().fault_plan;
-  sim::Random random = run.Fork("faults");
+sim::FaultPlan DrawKernelFaults(sim::Random& random, const std::vector<sim::ProcessId>& targets,
+                                sim::Duration phase, int count) {
+  SIM_CHECK(!targets.empty());
   const sim::FaultKind kinds[] = {sim::FaultKind::kCrash, sim::FaultKind::kKill,
                                   sim::FaultKind::kPause, sim::FaultKind::kPartition,
                                   sim::FaultKind::kPartitionOneWay, sim::FaultKind::kIsolate,
                                   sim::FaultKind::kClockDrift, sim::FaultKind::kClog,
                                   sim::FaultKind::kLinkDegrade};
   sim::FaultPlan plan;
-  const int count = static_cast<int>(StoryKnob(run, "faults", random.Range(0, faults_max)));
   for (int k = 0; k < count && k < 1000; ++k) {
     sim::Fault fault;
     fault.kind = kinds[random.Below(std::size(kinds))];

@@ -58,10 +58,10 @@ cluster::ClusterOptions DrawCluster(ScenarioRun& run, std::string* description);
 // more period of jitter) until `until`.
 void MigrateRepeatedly(StorageWorld& world, sim::Duration period, sim::Instant until);
 
-// A random plan of kernel faults (crash, kill, pause, partitions, clock drift, clog, link loss)
-// over `targets` within `phase`; the run's own plan when it has one.
-sim::FaultPlan DrawFaults(ScenarioRun& run, const std::vector<sim::ProcessId>& targets,
-                          sim::Duration phase, int faults_max);
+// `count` random kernel faults (crash, kill, pause, partitions, clock drift, clog, link loss) over
+// `targets` within `phase`.
+sim::FaultPlan DrawKernelFaults(sim::Random& random, const std::vector<sim::ProcessId>& targets,
+                                sim::Duration phase, int count);
 
 // Heals, runs the quiet period and checks convergence (L1 and the checks StorageWorld adds).
 void Quiet(ScenarioRun& run, StorageWorld& world, sim::Duration quiet);
@@ -154,6 +154,7 @@ void RegisterPageserverFailoverScenario(ScenarioRegistry& registry,
 void RegisterDbOutageScenario(ScenarioRegistry& registry, const std::vector<BugInfo>& bugs);
 void RegisterClockSkewLeasesScenario(ScenarioRegistry& registry, const std::vector<BugInfo>& bugs);
 void RegisterShardSplitScenario(ScenarioRegistry& registry, const std::vector<BugInfo>& bugs);
+void RegisterChaosScenario(ScenarioRegistry& registry, const std::vector<BugInfo>& bugs);
 void RegisterControllerRollScenario(ScenarioRegistry& registry, const std::vector<BugInfo>& bugs);
 
 }  // namespace storsim::scenarios
