@@ -210,6 +210,30 @@ TEST(RestartUnavailabilityTest, AFaultDuringTheRollVoidsThePrecondition) {
   EXPECT_EQ(checker.Metrics().at("l3_graceful_windows_judged"), 0);
 }
 
+// clock-skew-leases 399: both pods paused during a roll, the phase's heal at 156 s, then the
+// new pod's step-down retry (sent before the pause) deposes the old pod's restarted incarnation.
+// A heal mid-roll does not make the rest of the roll one "with healthy peers".
+TEST(RestartUnavailabilityTest, AHealMidRollDoesNotMakeTheRollHealthy) {
+  Collector collector;
+  RestartUnavailabilityChecker checker(collector.sink());
+  std::vector<sim::TraceEvent> events = Roll(8000);
+  events.insert(events.begin() + 5, Event(5150, -1, "fault", {{"kind", "pause"}, {"a", 6}}));
+  events.insert(events.begin() + 6, Event(5180, -1, "heal", {}));
+  for (const auto& event : events) checker.OnEvent(event);
+  checker.Finish(sim::Instant::Zero() + sim::Duration::Seconds(60));
+  EXPECT_TRUE(collector.violations.empty()) << collector.Describe();
+  EXPECT_EQ(checker.Metrics().at("l3_graceful_windows_judged"), 0);
+  // The next roll, entirely after the heal, is judged again.
+  Collector next;
+  RestartUnavailabilityChecker again(next.sink());
+  std::vector<sim::TraceEvent> healed = Roll(8000);
+  healed.insert(healed.begin() + 3, Event(4000, -1, "fault", {{"kind", "pause"}, {"a", 6}}));
+  healed.insert(healed.begin() + 4, Event(4500, -1, "heal", {}));
+  for (const auto& event : healed) again.OnEvent(event);
+  again.Finish(sim::Instant::Zero() + sim::Duration::Seconds(60));
+  EXPECT_EQ(next.violations.size(), 1u) << next.Describe();
+}
+
 TEST(RestartUnavailabilityTest, AStoryFaultVoidsThePreconditionButARollDoesNot) {
   Collector slow;
   RestartUnavailabilityChecker voided(slow.sink());

@@ -70,6 +70,7 @@ void RestartUnavailabilityChecker::OnEvent(const sim::TraceEvent& event) {
 
   const bool controller_crash = IsControllerCrash(event);
   if ((IsFault(kind) || IsStoryFault(event)) && !controller_crash) VoidInPlace();
+  if (IsFault(kind) || IsStoryFault(event)) rollout_disturbed_ = true;
   if (IsFault(kind)) {
     fault_in_force_ = true;
     graceful_since_.reset();  // the window no longer qualifies
@@ -92,6 +93,7 @@ void RestartUnavailabilityChecker::OnEvent(const sim::TraceEvent& event) {
     tainted_.clear();
   } else if (kind == "k8s.rollout.start") {
     rollout_in_progress_ = true;
+    rollout_disturbed_ = fault_in_force_;
   } else if (kind == "k8s.rollout.end") {
     rollout_in_progress_ = false;
   } else if (kind == "process.down") {
@@ -148,7 +150,8 @@ void RestartUnavailabilityChecker::OnEvent(const sim::TraceEvent& event) {
   }
 
   if (change.leaders_before > 0 && change.leaders_after == 0 && kind == "ctl.status" &&
-      event.Str("status") == "SteppedDown" && rollout_in_progress_ && !fault_in_force_) {
+      event.Str("status") == "SteppedDown" && rollout_in_progress_ && !fault_in_force_ &&
+      !rollout_disturbed_) {
     graceful_since_ = event.at;
     graceful_reported_ = false;
     ++graceful_windows_judged_;

@@ -98,6 +98,9 @@ class RestartUnavailabilityChecker : public invariants::Checker {
   bool Tainted(int32_t pid) const;
 
   bool rollout_in_progress_ = false;
+  // A fault was in force at some point of the current rollout (a heal mid-roll does not make
+  // the rest of it a roll "with healthy peers": requests sent under the fault are still in play).
+  bool rollout_disturbed_ = false;
   bool fault_in_force_ = false;  // a fault since the run's start or the last heal
   std::set<int32_t> tainted_;    // pids named by a fault in force
   bool database_fault_in_force_ = false;  // a story.fault db_* since the last heal
