@@ -174,7 +174,12 @@ void FailoverChecker::JudgeOne(const Trigger& trigger) {
     // was itself cut off, undetected yet, the failover waits for that second failure: a double
     // fault, outside the single-failure bound.
     std::optional<std::string> target;
+    if (const std::optional<std::string> at_mark = ValueAt(values, *offline);
+        at_mark && *at_mark != "-1" && *at_mark != std::to_string(node_id)) {
+      target = at_mark;
+    }
     for (const Valued& value : values) {
+      if (target) break;
       if (value.at >= *offline && value.at <= deadline && value.value != "-1" &&
           value.value != std::to_string(node_id)) {
         target = value.value;

@@ -114,6 +114,39 @@ TEST(FailoverCheckerTest, FailoverTargetDisturbedIsExcused) {
   }
 }
 
+// pageserver-failover 407: the operator migrated the shard to node 2 after node 1 went
+// unreachable but before it was marked Offline; node 2 was cut off too. The move under way at the
+// mark names the target: excused when node 2 is disturbed, a miss when it is healthy.
+TEST(FailoverCheckerTest, AMoveUnderWayAtTheMarkNamesTheTarget) {
+  for (bool target_crashes : {true, false}) {
+    Topology topology = TestTopology();
+    constexpr int32_t kPs3 = 12;
+    topology.pageservers.insert(kPs3);
+    Collector collector;
+    FailoverChecker checker(collector.sink(), topology, TestBounds());
+    Feed(checker, FailoverPrelude());
+    Feed(checker, {Event(1000, kLeader, "ctl.node.availability", {{"node", 3}, {"from", "Offline"}, {"to", "Active"}}),
+                   Event(100, kPs3, "ps.start", {{"node", 3}, {"inc", 1}}),
+                   Event(20'000, kLeader, "ctl.intent", {{"shard", "t1"}, {"attached", 2}})});
+    if (target_crashes) {
+      // Down from 30 s to 50 s: back before its own detection, but across the failover.
+      Feed(checker, {Event(30'000, -1, "process.down", {{"pid", kPs2}, {"reason", "crash"}})});
+    }
+    Feed(checker, {Event(45'000, kLeader, "ctl.node.availability", {{"node", 1}, {"to", "Offline"}})});
+    if (target_crashes) {
+      Feed(checker, {Event(50'000, -1, "process.start", {{"pid", kPs2}, {"incarnation", 2}})});
+    }
+    Feed(checker, {Event(200'000, -1, "tick", {})});
+    if (target_crashes) {
+      EXPECT_TRUE(collector.violations.empty()) << collector.Describe();
+      EXPECT_EQ(checker.Metrics()["L2 excused: failover target disturbed"], 1);
+    } else {
+      ASSERT_EQ(collector.violations.size(), 1u) << collector.Describe();
+      EXPECT_EQ(collector.violations[0].invariant, "L2");
+    }
+  }
+}
+
 // A paused process that is killed and restarted runs again (the new incarnation is not paused):
 // it is back before detection, not cut off (chaos 359: pause forever, then kill).
 TEST(FailoverCheckerTest, ARestartEndsAPause) {
