@@ -2,6 +2,7 @@
 #include "sim/scheduler.h"
 
 #include <algorithm>
+#include <cstring>
 #include <type_traits>
 #include <utility>
 
@@ -22,9 +23,11 @@ namespace ctx = boost::context;
 // It differs from jump_fcontext in three ways, each worth time on every dispatch:
 //   1. it does not execute stmxcsr/fnstcw/ldmxcsr/fldcw (microcoded: about half of a Boost switch).
 //      The simulator never changes the floating-point control state, so every context has the
-//      one captured when the first Scheduler was built; that value is stored in the frame (a
-//      plain load and store), so a Boost jump into the frame restores the right state. The
-//      Scheduler constructor checks that the state has not changed since.
+//      one captured when the first Scheduler was built. The jump leaves the frame's slot for it
+//      unwritten; the only Boost jumps into a frame suspended here are the forced unwinds of a
+//      fiber's context (Kill, and ~Scheduler for parked contexts), and both write that value
+//      into the frame first (WriteFloatingPointControl), so the Boost jump restores the right
+//      state. The Scheduler constructor checks that the state has not changed since the capture.
 //   2. it writes the suspended stack pointer straight into the caller's two slots (the `from`
 //      fiber's context and, for a yielding fiber, its new ready-queue entry; otherwise the first
 //      slot again), instead of returning it for the resumed side to store;
@@ -46,8 +49,6 @@ asm(R"(
   .type StorsimSimJump,@function
 StorsimSimJump:
   leaq -0x38(%rsp), %rsp
-  movq storsim_sim_fp_control(%rip), %rax
-  movq %rax, (%rsp)
   movq %r12, 0x08(%rsp)
   movq %r13, 0x10(%rsp)
   movq %r14, 0x18(%rsp)
@@ -87,6 +88,15 @@ uint64_t CurrentFloatingPointControl() {
 // member): the hot path reads and writes it directly.
 static_assert(std::is_standard_layout_v<ctx::fiber> && sizeof(ctx::fiber) == sizeof(void*));
 void*& RawContext(ctx::fiber& fiber) { return *reinterpret_cast<void**>(&fiber); }
+
+// Before Boost jumps into a suspended context (a forced unwind): stores the floating-point
+// control state in the frame's first slot, which StorsimSimJump leaves unwritten. Harmless on a
+// frame Boost saved itself (a fiber that never ran): the value is the same state.
+void WriteFloatingPointControl(ctx::fiber& fiber) {
+  void* const frame = RawContext(fiber);
+  SIM_CHECK(frame != nullptr);
+  std::memcpy(frame, &storsim_sim_fp_control, sizeof(storsim_sim_fp_control));
+}
 
 }  // namespace
 #endif  // STORSIM_FAST_SWITCH
@@ -155,6 +165,9 @@ Scheduler::~Scheduler() {
   for (auto& fiber : fibers_) {
     if (fiber->state_ == Fiber::State::kFree && fiber->context_) {
       ++unwinding_;
+#if STORSIM_FAST_SWITCH
+      WriteFloatingPointControl(fiber->context_);
+#endif
       { ctx::fiber doomed = std::move(fiber->context_); }
       --unwinding_;
     }
@@ -661,6 +674,9 @@ void Scheduler::Kill(Fiber* fiber) {
   running_ = fiber;
   ++unwinding_;
   {
+#if STORSIM_FAST_SWITCH
+    if (fiber->context_) WriteFloatingPointControl(fiber->context_);
+#endif
     ctx::fiber doomed = std::move(fiber->context_);
   }  // ~fiber unwinds the stack with forced_unwind, running destructors there
   --unwinding_;
