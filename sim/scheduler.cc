@@ -2,6 +2,7 @@
 #include "sim/scheduler.h"
 
 #include <algorithm>
+#include <cstring>
 #include <type_traits>
 #include <utility>
 
@@ -22,15 +23,22 @@ namespace ctx = boost::context;
 // It differs from jump_fcontext in three ways, each worth time on every dispatch:
 //   1. it does not execute stmxcsr/fnstcw/ldmxcsr/fldcw (microcoded: about half of a Boost switch).
 //      The simulator never changes the floating-point control state, so every context has the
-//      one captured when the first Scheduler was built; that value is stored in the frame (a
-//      plain load and store), so a Boost jump into the frame restores the right state. The
-//      Scheduler constructor checks that the state has not changed since.
+//      one captured when the first Scheduler was built. The jump leaves the frame's slot for it
+//      unwritten; the only Boost jumps into a frame suspended here are the forced unwinds of a
+//      fiber's context (Kill, and ~Scheduler for parked contexts), and both write that value
+//      into the frame first (WriteFloatingPointControl), so the Boost jump restores the right
+//      state. The Scheduler constructor checks that the state has not changed since the capture.
 //   2. it writes the suspended stack pointer straight into the caller's two slots (the `from`
 //      fiber's context and, for a yielding fiber, its new ready-queue entry; otherwise the first
 //      slot again), instead of returning it for the resumed side to store;
 //   3. it is called directly (not through the PLT of the shared libboost_context).
-// Returns Boost's transfer_t in rax:rdx (and in rdi:rsi, as jump_fcontext does for a context
-// that starts in a function): the suspended stack pointer and a null data pointer.
+// It returns only the suspended stack pointer in rax (transfer_t's fctx), not the rest of Boost's
+// transfer_t (a data pointer in rdx, and copies in rdi:rsi for a context whose first jump enters
+// its function): each context it resumes was suspended either by this jump (which ignores what
+// it returns) or by a Boost fiber's constructor, in fiber_entry's jump_fcontext, which does not
+// read the data pointer after that jump and hands fctx to FiberEntry, which drops it. No context
+// that was never jumped into reaches it (a Boost fiber is entered once by its constructor).
+// (Three instructions less per switch: ~0.25 of ~15 cycles in a yield loop.)
 extern "C" void StorsimSimJump(void** save_slot, void* target, void** second_save_slot);
 extern "C" {
 __attribute__((visibility("hidden"))) uint64_t storsim_sim_fp_control = 0;
@@ -41,8 +49,6 @@ asm(R"(
   .type StorsimSimJump,@function
 StorsimSimJump:
   leaq -0x38(%rsp), %rsp
-  movq storsim_sim_fp_control(%rip), %rax
-  movq %rax, (%rsp)
   movq %r12, 0x08(%rsp)
   movq %r13, 0x10(%rsp)
   movq %r14, 0x18(%rsp)
@@ -61,9 +67,6 @@ StorsimSimJump:
   movq 0x28(%rsp), %rbx
   movq 0x30(%rsp), %rbp
   leaq 0x40(%rsp), %rsp
-  xorl %edx, %edx
-  xorl %esi, %esi
-  movq %rax, %rdi
   jmp *%r8
   .size StorsimSimJump, .-StorsimSimJump
 )");
@@ -86,8 +89,43 @@ uint64_t CurrentFloatingPointControl() {
 static_assert(std::is_standard_layout_v<ctx::fiber> && sizeof(ctx::fiber) == sizeof(void*));
 void*& RawContext(ctx::fiber& fiber) { return *reinterpret_cast<void**>(&fiber); }
 
+// Before Boost jumps into a suspended context (a forced unwind): stores the floating-point
+// control state in the frame's first slot, which StorsimSimJump leaves unwritten. Harmless on a
+// frame Boost saved itself (a fiber that never ran): the value is the same state.
+void WriteFloatingPointControl(ctx::fiber& fiber) {
+  void* const frame = RawContext(fiber);
+  SIM_CHECK(frame != nullptr);
+  std::memcpy(frame, &storsim_sim_fp_control, sizeof(storsim_sim_fp_control));
+}
+
 }  // namespace
 #endif  // STORSIM_FAST_SWITCH
+
+namespace {
+
+// The scheduler whose Run is on this thread's stack (the innermost one if runs nest), or null.
+// Yield's fast path reads the scheduler's fields through this pointer rather than through
+// `this`: `this` comes from the caller, which after a switch reloads it from registers restored
+// off the resumed stack (one or two dependent loads), whereas this pointer is loaded without
+// depending on the switch at all. Comparing the two is a predicted branch, not a data
+// dependency, so the loads of the ready queue's head start as soon as the fiber resumes.
+thread_local constinit Scheduler* active_scheduler = nullptr;
+
+// Makes `scheduler` the active one for the length of a run, and restores the previous one after
+// (also when the run ends with an exception).
+class ActiveSchedulerScope {
+ public:
+  explicit ActiveSchedulerScope(Scheduler* scheduler)
+      : previous_(std::exchange(active_scheduler, scheduler)) {}
+  ~ActiveSchedulerScope() { active_scheduler = previous_; }
+  ActiveSchedulerScope(const ActiveSchedulerScope&) = delete;
+  ActiveSchedulerScope& operator=(const ActiveSchedulerScope&) = delete;
+
+ private:
+  Scheduler* previous_;
+};
+
+}  // namespace
 
 const char* RunOutcomeName(RunOutcome outcome) {
   switch (outcome) {
@@ -127,6 +165,9 @@ Scheduler::~Scheduler() {
   for (auto& fiber : fibers_) {
     if (fiber->state_ == Fiber::State::kFree && fiber->context_) {
       ++unwinding_;
+#if STORSIM_FAST_SWITCH
+      WriteFloatingPointControl(fiber->context_);
+#endif
       { ctx::fiber doomed = std::move(fiber->context_); }
       --unwinding_;
     }
@@ -455,7 +496,11 @@ RunOutcome Scheduler::RunUntil(Instant until) {
   run_until_ = until;
   stop_requested_ = false;
   stopping_ = false;
-  RunOutcome outcome = RunLoop();
+  RunOutcome outcome;
+  {
+    ActiveSchedulerScope active(this);
+    outcome = RunLoop();
+  }
   run_until_ = Instant::Max();
   if (failure_) {
     std::exception_ptr failure = std::exchange(failure_, nullptr);
@@ -514,15 +559,25 @@ WakeReason Scheduler::Block(Instant deadline) {
 }
 
 void Scheduler::Yield() {
-  Fiber* self = running_;
+  // The same object as `this` whenever the fast path applies (a fiber of this scheduler's run),
+  // but loaded independently of the caller's registers (see active_scheduler). It is loaded
+  // again, volatile, after the check: from a plain load the compiler would know the two are
+  // equal and read through whichever it likes (in practice `this`).
+  if (active_scheduler != this) [[unlikely]] {
+    YieldSlow();
+    return;
+  }
+  Scheduler* const scheduler = *static_cast<Scheduler* volatile*>(&active_scheduler);
+  Fiber* self = scheduler->running_;
+  ReadyQueue& ready = scheduler->ready_;
   // Fast path, the same steps as YieldSlow in fewer instructions (and no saved registers): when
   // the queue's front is a live ready fiber (never `self`, whose epoch moves on here) and nothing
   // stops the run, that fiber is the one PickNext would choose after `self` joined the back.
   // The queue's length does not change (one entry leaves the front, one joins the back), so the
   // ring is rotated in place and never needs to grow.
-  if (self != &main_record_ && !ready_.empty() && !stop_requested_ && !stopping_ &&
-      steps_ < options_.steps_max) {
-    ReadyEntry* const head = ready_.head_;
+  if (self != &scheduler->main_record_ && !ready.empty() && !scheduler->stop_requested_ &&
+      !scheduler->stopping_ && scheduler->steps_ < scheduler->options_.steps_max) [[likely]] {
+    ReadyEntry* const head = ready.head_;
     const ReadyEntry entry = *head;
     Fiber* next = entry.fiber;
     // The fast switch jumps to the entry's copy of the context (no load through the fiber record
@@ -530,20 +585,20 @@ void Scheduler::Yield() {
     // was still running) goes the slow way.
     void* const target = entry.context;
     if (entry.epoch == next->wait_epoch_ && next->state_ == Fiber::State::kReady &&
-        !*next->paused_ && (!STORSIM_FAST_SWITCH || target != nullptr)) {
+        !*next->paused_ && (!STORSIM_FAST_SWITCH || target != nullptr)) [[likely]] {
       const uint64_t epoch = ++self->wait_epoch_;
       self->wake_reason_ = WakeReason::kNotified;
       self->state_ = Fiber::State::kReady;
-      ready_.head_ = ready_.Next(head);
+      ready.head_ = ready.Next(head);
       // The ring is full exactly when head_ == tail_ here; then the tail slot is the head slot
       // just read (and copied), so overwriting it is still FIFO.
-      ReadyEntry* const tail = ready_.tail_;
+      ReadyEntry* const tail = ready.tail_;
       tail->fiber = self;
       tail->epoch = epoch;
-      ready_.tail_ = ready_.Next(tail);
-      ++steps_;
-      schedule_hash_ = (schedule_hash_ ^ next->id_) * 0x100000001b3ULL;
-      running_ = next;
+      ready.tail_ = ready.Next(tail);
+      ++scheduler->steps_;
+      scheduler->schedule_hash_ = (scheduler->schedule_hash_ ^ next->id_) * 0x100000001b3ULL;
+      scheduler->running_ = next;
       next->state_ = Fiber::State::kRunning;
 #if STORSIM_FAST_SWITCH
       // The switch stores self's stack pointer in its record and in its new queue entry.
@@ -619,6 +674,9 @@ void Scheduler::Kill(Fiber* fiber) {
   running_ = fiber;
   ++unwinding_;
   {
+#if STORSIM_FAST_SWITCH
+    if (fiber->context_) WriteFloatingPointControl(fiber->context_);
+#endif
     ctx::fiber doomed = std::move(fiber->context_);
   }  // ~fiber unwinds the stack with forced_unwind, running destructors there
   --unwinding_;
