@@ -19,7 +19,7 @@
 //   events_per_txn      trace events emitted per transaction (db.commit, rpc failures, ...).
 // The whole program is single-threaded: thread CPU time is the process's CPU time. For a figure
 // that does not move with machine load, count instructions per transaction under callgrind (the
-// measurement windows dump per-window counts; see bench/instructions_per_event.sh).
+// measurement windows dump per-window counts): bench/postgres_bench_instructions.sh BINARY.
 #include <benchmark/benchmark.h>
 #include <time.h>
 

@@ -7,6 +7,8 @@
 //   1. For every file, `durable` is exactly what a crash at this instant would leave.
 //   2. If a file was only appended to since its last sync, its durable contents are a prefix of
 //      its current records (durable_records), and no copy is kept.
+//   3. last_name_ / last_file_ are null, or the key and the value of one entry of files_ (map
+//      nodes never move; the cache is dropped whenever an entry is erased).
 #pragma once
 
 #include <cstdint>
@@ -20,9 +22,18 @@ namespace storsim::sim {
 
 class Disk {
  public:
+  Disk() = default;
+  // Copies and moves carry the files; the lookup cache (invariant 3) is rebuilt, never shared.
+  Disk(const Disk& other);
+  Disk& operator=(const Disk& other);
+  Disk(Disk&& other) noexcept;
+  Disk& operator=(Disk&& other) noexcept;
+  ~Disk() = default;
+
   // Appends a record to a file (created if absent).
   void Append(std::string_view file, std::string record);
-  // Replaces a file's whole contents.
+  // Replaces a file's whole contents. `records` is taken by value: pass it with std::move and no
+  // record is copied (the old records are moved aside, kept only until the next sync or crash).
   void Replace(std::string_view file, std::vector<std::string> records);
   void Remove(std::string_view file);
 
@@ -51,9 +62,27 @@ class Disk {
     std::optional<std::vector<std::string>> durable_copy;  // set when not append-only
   };
   File& Touch(std::string_view file);
+  // The file named `name`, or null. Both remember the entry they found: a log's appends and syncs
+  // name one file over and over, and one comparison with the last name is cheaper than a walk of
+  // files_.
+  File* FindFile(std::string_view name);
+  void Remember(const std::string& name, File& file) {
+    last_name_ = &name;
+    last_file_ = &file;
+  }
+  void Forget() {
+    last_name_ = nullptr;
+    last_file_ = nullptr;
+  }
+  // Before a write that is not an append (Replace, Remove, re-create): keeps what a crash would
+  // leave in durable_copy, unless an earlier overwrite since the last sync already did. Moves the
+  // durable prefix out of `records` (the caller overwrites them next), so no record is copied.
+  static void KeepDurableBeforeOverwrite(File& file);
   static void SyncOne(File& file);
 
   std::map<std::string, File, std::less<>> files_;
+  const std::string* last_name_ = nullptr;  // invariant 3
+  File* last_file_ = nullptr;
   uint64_t syncs_ = 0;
   uint64_t bytes_written_ = 0;
 };

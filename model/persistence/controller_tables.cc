@@ -35,6 +35,47 @@ absl::Status ValidateTenantFilter(const TenantFilter& filter) {
   return absl::OkStatus();
 }
 
+ControllerTables::ControllerTables(const ControllerTables& other)
+    : Persistence(other), leaders_(other.leaders_), nodes_(other.nodes_), shards_(other.shards_) {
+  RebuildShardIndex();
+}
+
+ControllerTables& ControllerTables::operator=(const ControllerTables& other) {
+  if (this == &other) return *this;
+  leaders_ = other.leaders_;
+  nodes_ = other.nodes_;
+  shards_ = other.shards_;
+  RebuildShardIndex();
+  return *this;
+}
+
+void ControllerTables::RebuildShardIndex() {
+  shard_index_.clear();
+  shard_index_.reserve(shards_.size());
+  for (auto& [id, row] : shards_) {
+    SIM_CHECK(shard_index_.emplace(ShardKey(id), &row).second);
+  }
+}
+
+TenantShardRow* ControllerTables::FindShard(const TenantShardId& id) {
+  auto it = shard_index_.find(ShardKey(id));
+  return it == shard_index_.end() ? nullptr : it->second;
+}
+
+void ControllerTables::InsertShard(TenantShardRow row) {
+  TenantShardId id = row.id;
+  auto [it, inserted] = shards_.emplace(std::move(id), std::move(row));
+  SIM_CHECK_MSG(inserted, "shard row inserted twice");
+  // The index's key views the map's own key, which lives as long as the row.
+  SIM_CHECK(shard_index_.emplace(ShardKey(it->first), &it->second).second);
+}
+
+ControllerTables::ShardMap::iterator ControllerTables::EraseShard(ShardMap::iterator it) {
+  SIM_CHECK(it != shards_.end());
+  SIM_CHECK(shard_index_.erase(ShardKey(it->first)) == 1);
+  return shards_.erase(it);
+}
+
 absl::StatusOr<std::optional<LeaderRow>> ControllerTables::GetLeader() {
   if (leaders_.size() > 1) {
     return absl::InternalError("more than one row in controllers: " +
@@ -64,9 +105,9 @@ absl::Status ControllerTables::UpdateLeader(const std::optional<LeaderRow>& prev
 
 absl::StatusOr<Generation> ControllerTables::IncrementGeneration(const TenantShardId& shard,
                                                                  NodeId node) {
-  auto it = shards_.find(shard);
-  if (it == shards_.end()) return absl::NotFoundError("no shard " + shard.ToString());
-  TenantShardRow& row = it->second;
+  TenantShardRow* found = FindShard(shard);
+  if (found == nullptr) return absl::NotFoundError("no shard " + shard.ToString());
+  TenantShardRow& row = *found;
   if (row.generation.is_none()) {
     return absl::FailedPreconditionError("generation is NULL for " + shard.ToString());
   }
@@ -107,8 +148,7 @@ absl::StatusOr<GenerationMap> ControllerTables::ShardGenerations(
     const std::vector<TenantShardId>& shards) {
   GenerationMap generations;
   for (const TenantShardId& shard : shards) {
-    auto it = shards_.find(shard);
-    if (it != shards_.end()) generations[shard] = it->second.generation;
+    if (const TenantShardRow* row = FindShard(shard)) generations[shard] = row->generation;
   }
   return generations;
 }
@@ -128,8 +168,7 @@ absl::Status ControllerTables::UpdateTenantShard(const TenantFilter& filter,
     if (update.scheduling_policy) row.scheduling_policy = *update.scheduling_policy;
   };
   if (filter.shard) {
-    auto it = shards_.find(*filter.shard);
-    if (it != shards_.end()) apply(it->second);
+    if (TenantShardRow* row = FindShard(*filter.shard)) apply(*row);
     return absl::OkStatus();
   }
   for (auto it = shards_.lower_bound(TenantShardId{filter.tenant_id, 0, 0});
@@ -140,10 +179,10 @@ absl::Status ControllerTables::UpdateTenantShard(const TenantFilter& filter,
 }
 
 absl::Status ControllerTables::Detach(const TenantShardId& shard) {
-  auto it = shards_.find(shard);
-  if (it == shards_.end()) return absl::NotFoundError("detach: no shard " + shard.ToString());
-  it->second.generation_pageserver.reset();
-  it->second.placement_policy = PlacementPolicy::Detached();
+  TenantShardRow* row = FindShard(shard);
+  if (row == nullptr) return absl::NotFoundError("detach: no shard " + shard.ToString());
+  row->generation_pageserver.reset();
+  row->placement_policy = PlacementPolicy::Detached();
   return absl::OkStatus();
 }
 
@@ -184,11 +223,11 @@ absl::Status ControllerTables::InsertTenantShards(const std::vector<TenantShardR
   if (absl::Status valid = ValidateShardRows(shards); !valid.ok()) return valid;
   std::set<TenantShardId> batch;
   for (const TenantShardRow& row : shards) {
-    if (shards_.count(row.id) > 0 || !batch.insert(row.id).second) {
+    if (HasShard(row.id) || !batch.insert(row.id).second) {
       return absl::AlreadyExistsError("shard " + row.id.ToString() + " exists");
     }
   }
-  for (const TenantShardRow& row : shards) shards_.emplace(row.id, row);
+  for (const TenantShardRow& row : shards) InsertShard(row);
   return absl::OkStatus();
 }
 
@@ -201,7 +240,7 @@ absl::StatusOr<std::vector<TenantShardRow>> ControllerTables::ListTenantShards()
 
 absl::Status ControllerTables::DeleteTenant(const std::string& tenant_id) {
   auto it = shards_.lower_bound(TenantShardId{tenant_id, 0, 0});
-  while (it != shards_.end() && it->first.tenant_id == tenant_id) it = shards_.erase(it);
+  while (it != shards_.end() && it->first.tenant_id == tenant_id) it = EraseShard(it);
   return absl::OkStatus();
 }
 
@@ -228,7 +267,7 @@ absl::Status ControllerTables::BeginShardSplit(const std::string& tenant_id, uin
       child.id.shard_number = static_cast<uint8_t>(parent_id.shard_number + k * parents);
       child.id.shard_count = new_count;
       child.splitting = SplitState::kSplitting;
-      if (shards_.count(child.id) > 0) {
+      if (HasShard(child.id)) {
         return absl::AlreadyExistsError("child shard " + child.id.ToString() + " exists");
       }
       children.push_back(std::move(child));
@@ -238,10 +277,7 @@ absl::Status ControllerTables::BeginShardSplit(const std::string& tenant_id, uin
   for (const TenantShardId& parent_id : parent_ids) {
     shards_.at(parent_id).splitting = SplitState::kSplitting;
   }
-  for (TenantShardRow& child : children) {
-    const TenantShardId id = child.id;
-    SIM_CHECK(shards_.emplace(id, std::move(child)).second);
-  }
+  for (TenantShardRow& child : children) InsertShard(std::move(child));
   return absl::OkStatus();
 }
 
@@ -260,7 +296,7 @@ absl::Status ControllerTables::CompleteShardSplit(const std::string& tenant_id, 
                                          std::to_string(children.size()) +
                                          " while completing split");
   }
-  for (const TenantShardId& parent : parents) shards_.erase(parent);
+  for (const TenantShardId& parent : parents) EraseShard(shards_.find(parent));
   for (const TenantShardId& child : children) shards_.at(child).splitting = SplitState::kIdle;
   return absl::OkStatus();
 }
@@ -279,16 +315,16 @@ absl::StatusOr<AbortShardSplitStatus> ControllerTables::AbortShardSplit(
                                          std::to_string(parents.size()) + " aborting split");
   }
   for (const TenantShardId& parent : parents) shards_.at(parent).splitting = SplitState::kIdle;
-  for (const TenantShardId& child : children) shards_.erase(child);
+  for (const TenantShardId& child : children) EraseShard(shards_.find(child));
   return AbortShardSplitStatus::kAborted;
 }
 
 absl::Status ControllerTables::SetGeneration(const TenantShardId& shard, Generation generation,
                                              NodeId node) {
-  auto it = shards_.find(shard);
-  if (it == shards_.end()) return absl::NotFoundError("no shard " + shard.ToString());
-  it->second.generation = generation;
-  it->second.generation_pageserver = node;
+  TenantShardRow* row = FindShard(shard);
+  if (row == nullptr) return absl::NotFoundError("no shard " + shard.ToString());
+  row->generation = generation;
+  row->generation_pageserver = node;
   return absl::OkStatus();
 }
 

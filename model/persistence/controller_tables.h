@@ -9,12 +9,25 @@
 //      distinct rows (the double first-ever INSERT of SPEC §3.6 item 4).
 //   2. Every shard row's key equals its id; every node row's key equals its node_id.
 //   3. A failed operation leaves all three tables unchanged.
+//   4. shard_index_ holds exactly one entry per row of shards_, keyed by a view of that row's key
+//      and pointing at that row (std::map nodes never move, so the views and pointers stay valid
+//      until the row is erased, which erases its index entry first). It serves point lookups
+//      only: every iteration, and so every order that reaches a result, the WAL or the trace,
+//      is the std::map's key order.
 #pragma once
 
+#include <cstddef>
+#include <cstdint>
 #include <map>
 #include <set>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/hash/hash.h"
+#include "absl/strings/string_view.h"
 
 #include "model/persistence/operation.h"
 #include "model/persistence/persistence.h"
@@ -34,6 +47,13 @@ inline uint8_t EffectiveShardCount(uint8_t count) { return count == 0 ? 1 : coun
 class ControllerTables : public Persistence {
  public:
   ControllerTables() = default;
+  // A copy rebuilds the shard index over its own rows; a move keeps the rows' nodes (and so the
+  // index) as they are.
+  ControllerTables(const ControllerTables& other);
+  ControllerTables& operator=(const ControllerTables& other);
+  ControllerTables(ControllerTables&& other) noexcept = default;
+  ControllerTables& operator=(ControllerTables&& other) noexcept = default;
+  ~ControllerTables() override = default;
 
   absl::StatusOr<std::optional<LeaderRow>> GetLeader() override;
   absl::Status UpdateLeader(const std::optional<LeaderRow>& prev, const LeaderRow& next) override;
@@ -76,9 +96,41 @@ class ControllerTables : public Persistence {
   std::string Dump() const;
 
  private:
+  using ShardMap = std::map<TenantShardId, TenantShardRow>;
+  // A shard id by view: the tenant id's bytes (owned by a shards_ key, or by the caller's id
+  // during a lookup) and the shard number and count.
+  struct ShardKey {
+    std::string_view tenant_id;
+    uint8_t shard_number = 0;
+    uint8_t shard_count = 0;
+
+    explicit ShardKey(const TenantShardId& id)
+        : tenant_id(id.tenant_id), shard_number(id.shard_number), shard_count(id.shard_count) {}
+    bool operator==(const ShardKey& other) const {
+      return shard_number == other.shard_number && shard_count == other.shard_count &&
+             tenant_id == other.tenant_id;
+    }
+    template <typename H>
+    friend H AbslHashValue(H state, const ShardKey& key) {
+      return H::combine(std::move(state),
+                        absl::string_view(key.tenant_id.data(), key.tenant_id.size()),
+                        static_cast<uint16_t>((key.shard_number << 8) | key.shard_count));
+    }
+  };
+  // The row of `id`, or null. O(1): the index, not a walk of the ordered map.
+  TenantShardRow* FindShard(const TenantShardId& id);
+  bool HasShard(const TenantShardId& id) const { return shard_index_.contains(ShardKey(id)); }
+  // Inserts a row whose id is absent (SIM_CHECK), in the map and the index.
+  void InsertShard(TenantShardRow row);
+  // Erases a row from the index, then the map; returns the next row in key order.
+  ShardMap::iterator EraseShard(ShardMap::iterator it);
+  void RebuildShardIndex();
+
   std::set<LeaderRow> leaders_;
   std::map<NodeId, NodeRow> nodes_;
-  std::map<TenantShardId, TenantShardRow> shards_;
+  ShardMap shards_;
+  // Invariant 4. Point lookups only, never iterated.
+  absl::flat_hash_map<ShardKey, TenantShardRow*> shard_index_;  // determinism: ok (never iterated)
 };
 
 }  // namespace storsim::persistence

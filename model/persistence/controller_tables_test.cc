@@ -175,6 +175,61 @@ TEST(ControllerTablesTest, ShardSplitBeginCompleteAbort) {
   EXPECT_EQ(tables.shards().at({"t", 3, 4}).generation, Generation(6));
 }
 
+// The shard index (invariant 4) must follow every insert and erase, and a copy must index its own
+// rows: a stale index would find erased rows or write through to another object's rows.
+TEST(ControllerTablesTest, ShardIndexFollowsInsertsErasesAndCopies) {
+  ControllerTables tables;
+  ASSERT_TRUE(tables.InsertTenantShards({Shard("t1", 0, 0, 1, 1), Shard("t2", 0, 0, 5, 1)}).ok());
+  ASSERT_TRUE(tables.BeginShardSplit("t1", 0, 2).ok());
+  ASSERT_TRUE(tables.CompleteShardSplit("t1", 0, 2).ok());
+  // The parent is gone from the index, the children are in it.
+  EXPECT_EQ(tables.IncrementGeneration({"t1", 0, 0}, 1).status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(*tables.IncrementGeneration({"t1", 1, 2}, 2), Generation(2));
+  ASSERT_TRUE(tables.BeginShardSplit("t1", 2, 4).ok());
+  ASSERT_TRUE(tables.AbortShardSplit("t1", 4).ok());
+  EXPECT_EQ(tables.Detach({"t1", 3, 4}).code(), absl::StatusCode::kNotFound);
+  EXPECT_TRUE(tables.Detach({"t1", 0, 2}).ok());
+
+  ControllerTables copy = tables;
+  EXPECT_EQ(*copy.IncrementGeneration({"t2", 0, 0}, 3), Generation(6));
+  EXPECT_EQ(tables.shards().at({"t2", 0, 0}).generation, Generation(5));  // not written through
+  ControllerTables assigned;
+  assigned = copy;
+  copy = ControllerTables();  // the source's rows are gone; `assigned` must not point at them
+  EXPECT_EQ(*assigned.IncrementGeneration({"t2", 0, 0}, 3), Generation(7));
+  ControllerTables moved = std::move(assigned);
+  EXPECT_EQ(*moved.IncrementGeneration({"t1", 1, 2}, 2), Generation(3));
+
+  ASSERT_TRUE(moved.DeleteTenant("t1").ok());
+  auto generations = moved.ShardGenerations({{"t1", 0, 2}, {"t1", 1, 2}, {"t2", 0, 0}});
+  ASSERT_TRUE(generations.ok());
+  EXPECT_EQ(generations->size(), 1u);
+  EXPECT_EQ(generations->at({"t2", 0, 0}), Generation(7));
+  // Re-inserting an erased id works (its old index entry is gone) and is found again.
+  ASSERT_TRUE(moved.InsertTenantShards({Shard("t1", 0, 0, 9, 1)}).ok());
+  EXPECT_EQ(*moved.IncrementGeneration({"t1", 0, 0}, 1), Generation(10));
+  EXPECT_EQ(moved.InsertTenantShards({Shard("t1", 0, 0, 1, 1)}).code(),
+            absl::StatusCode::kAlreadyExists);
+}
+
+// Lookups compare the whole id: same tenant with another number or count, or a tenant id that
+// is a prefix of another, is a different row.
+TEST(ControllerTablesTest, ShardLookupsMatchTheWholeId) {
+  ControllerTables tables;
+  ASSERT_TRUE(tables
+                  .InsertTenantShards({Shard("tenant", 0, 2, 1, 1), Shard("tenant", 1, 2, 10, 1),
+                                       Shard("tenant-x", 0, 0, 20, 1)})
+                  .ok());
+  EXPECT_EQ(*tables.IncrementGeneration({"tenant", 1, 2}, 1), Generation(11));
+  EXPECT_EQ(*tables.IncrementGeneration({"tenant", 0, 2}, 1), Generation(2));
+  EXPECT_EQ(*tables.IncrementGeneration({"tenant-x", 0, 0}, 1), Generation(21));
+  EXPECT_EQ(tables.IncrementGeneration({"tenant", 0, 0}, 1).status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(tables.IncrementGeneration({"tenant-", 0, 0}, 1).status().code(),
+            absl::StatusCode::kNotFound);
+}
+
 TEST(ControllerTablesTest, ApplyRunsWriteHalves) {
   ControllerTables tables;
   ASSERT_TRUE(tables.InsertTenantShards({Shard("t", 0, 0, 1, 1)}).ok());

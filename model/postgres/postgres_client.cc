@@ -33,16 +33,22 @@ PostgresClient::PostgresClient(sim::Env& env, sim::ProcessId server, PostgresCli
 }
 
 OpResult PostgresClient::Run(const Operation& operation) {
+  // Each call holds its own handle: a concurrent call (another fiber of this process) sees a
+  // count above 1 and takes a fresh operation, so a retry below always resends this one.
+  if (request_operation_.use_count() == 1) {
+    request_operation_.Refill(operation);  // no message, handler or call holds the last one
+  } else {
+    request_operation_ = SharedOperation(operation);
+  }
+  const SharedOperation request = request_operation_;
   OpResult last;
   for (int attempt = 0; attempt < options_.serialization_retries_max; ++attempt) {
     ++stats_.transactions;
     absl::StatusOr<TxnReply> reply =
-        env_.rpc().Call(server_, kTxn, TxnRequest{operation}, options_.timeout);
+        env_.rpc().Call(server_, kTxn, TxnRequest{request}, options_.timeout);
     if (!reply.ok()) return OpResult{reply.status(), {}};
-    if (reply->result.status.code() != absl::StatusCode::kAborted) {
-      return std::move(reply->result);
-    }
-    last = std::move(reply->result);
+    if (reply->status.code() != absl::StatusCode::kAborted) return std::move(*reply).ToResult();
+    last = std::move(*reply).ToResult();
     ++stats_.serialization_retries;
     SIM_MARK("db.client.serialization_retry");
   }

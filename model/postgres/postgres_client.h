@@ -13,6 +13,7 @@
 
 #include "model/persistence/operation.h"
 #include "model/persistence/persistence.h"
+#include "model/postgres/postgres_server.h"
 #include "sim/env.h"
 #include "sim/time.h"
 
@@ -68,6 +69,9 @@ class PostgresClient : public persistence::Persistence {
   sim::ProcessId server_;
   PostgresClientOptions options_;
   PostgresClientStats stats_;
+  // The last request's operation, refilled for the next request when no copy of it remains
+  // (see SharedOperation in postgres_server.h).
+  SharedOperation request_operation_;
 };
 
 }  // namespace storsim::postgres

@@ -2,10 +2,13 @@
 // fault injection, recovery and checkpoints.
 #include "model/postgres/postgres_server.h"
 
+#include <memory>
 #include <optional>
+#include <type_traits>
 #include <utility>
 #include <variant>
 
+#include "model/postgres/event_fields.h"
 #include "model/postgres/wal.h"
 #include "sim/check.h"
 #include "sim/simulation.h"
@@ -17,6 +20,10 @@ using persistence::Generation;
 using persistence::Operation;
 using persistence::OpResult;
 using sim::TraceField;
+
+// The most fields a db.commit event carries (op, client, lsn and three per-op fields).
+constexpr size_t kCommitFieldsMax = 6;
+using CommitFields = EventFields<kCommitFieldsMax>;
 
 // The state of one incarnation of the process: rebuilt by Main on every start. Handler fibers
 // hold it by shared_ptr so a fiber unwound by a crash touches its own incarnation only.
@@ -32,13 +39,14 @@ struct PostgresServer::Incarnation {
   // disk().Read(kWalFile).size() without looking the file up on every commit (checked at each
   // checkpoint).
   size_t wal_records = 0;
+  // The db.commit event's fields, reused by every commit (Commit fills and emits them without
+  // blocking in between, so concurrent handler fibers never share them mid-event).
+  CommitFields commit_fields;
 };
 
 namespace {
 
 constexpr size_t kCheckpointShardsPerRecord = 512;
-// The most fields a db.commit event carries (op, client, lsn and three per-op fields).
-constexpr size_t kCommitFieldsMax = 6;
 
 // Releases a connection slot when the handler ends, however it ends.
 class ConnectionSlot {
@@ -62,17 +70,49 @@ bool Chance(sim::Env& env, uint64_t per_million) {
   return per_million > 0 && env.random().Chance(per_million, 1'000'000);
 }
 
-// An event's field list built by moving each field in: an initializer_list would copy every
-// field (and its string) once more.
-template <typename... Fields>
-std::vector<TraceField> FieldList(Fields&&... fields) {
-  std::vector<TraceField> list;
-  list.reserve(sizeof...(fields));
-  (list.push_back(std::forward<Fields>(fields)), ...);
-  return list;
+}  // namespace
+
+const Operation& SharedOperation::get() const {
+  SIM_CHECK_MSG(box_ != nullptr, "a transaction request without an operation");
+  return box_->operation;
 }
 
-}  // namespace
+void SharedOperation::Refill(const Operation& operation) {
+  SIM_CHECK_MSG(box_ != nullptr && box_->count == 1, "refilling a request operation still shared");
+  box_->operation = operation;
+}
+
+TxnReply TxnReply::From(OpResult result) {
+  TxnReply reply{std::move(result.status), {}};
+  std::visit(
+      [&reply, &result](auto& value) {
+        using T = std::decay_t<decltype(value)>;
+        if constexpr (std::is_same_v<T, std::monostate>) {
+          // nothing to carry
+        } else if constexpr (std::is_same_v<T, Generation> ||
+                             std::is_same_v<T, persistence::AbortShardSplitStatus>) {
+          reply.value = value;
+        } else {
+          reply.value = std::make_shared<persistence::OpValue>(std::move(result.value));
+        }
+      },
+      result.value);
+  return reply;
+}
+
+OpResult TxnReply::ToResult() && {
+  OpResult result{std::move(status), {}};
+  if (auto* generation = std::get_if<Generation>(&value)) {
+    result.value = *generation;
+  } else if (auto* abort = std::get_if<persistence::AbortShardSplitStatus>(&value)) {
+    result.value = *abort;
+  } else if (auto* boxed = std::get_if<std::shared_ptr<persistence::OpValue>>(&value)) {
+    SIM_CHECK(*boxed != nullptr);
+    // The last holder takes the value; a holder sharing it with a duplicate copies it.
+    result.value = boxed->use_count() == 1 ? std::move(**boxed) : **boxed;
+  }
+  return result;
+}
 
 PostgresServer::PostgresServer(PostgresOptions options) : options_(options) {
   SIM_CHECK(options_.max_connections > 0);
@@ -142,13 +182,13 @@ void PostgresServer::Main(sim::Env& env) {
 
 TxnReply PostgresServer::Serve(sim::Env& env, Incarnation& incarnation, const TxnRequest& request,
                                const sim::CallContext& context) {
-  const Operation& operation = request.operation;
+  const Operation& operation = request.operation.get();
   const char* op_name = persistence::OperationName(operation);
   if (incarnation.in_flight >= options_.max_connections) {
     ++stats_.refused_connection_limit;
     env.Emit("db.fault", {TraceField::Str("fault", "connection_limit"),
                           TraceField::Str("op", op_name)});
-    return TxnReply{{absl::ResourceExhaustedError("sorry, too many clients already"), {}}};
+    return TxnReply{absl::ResourceExhaustedError("sorry, too many clients already"), {}};
   }
   ConnectionSlot slot(incarnation.in_flight);
   env.Sleep(options_.commit_latency + options_.extra_latency);
@@ -157,29 +197,29 @@ TxnReply PostgresServer::Serve(sim::Env& env, Incarnation& incarnation, const Tx
     ++stats_.serialization_failures;
     env.Emit("db.fault", {TraceField::Str("fault", "serialization_failure"),
                           TraceField::Str("op", op_name)});
-    return TxnReply{{absl::AbortedError("could not serialize access due to read/write "
-                                        "dependencies among transactions"),
-                     {}}};
+    return TxnReply{absl::AbortedError("could not serialize access due to read/write "
+                                       "dependencies among transactions"),
+                    {}};
   }
 
   // What the WAL records: the operation itself, or bug #5's write half that replaced it.
   std::optional<Operation> rewritten;
   const Operation* logged = &operation;
-  OpResult result;
   const bool buggy_op = std::holds_alternative<persistence::IncrementGenerationOp>(operation) ||
                         (std::holds_alternative<persistence::UpdateLeaderOp>(operation) &&
                          std::get<persistence::UpdateLeaderOp>(operation).prev.has_value());
-  if (options_.non_atomic_read_then_write && buggy_op) {
-    result = NonAtomic(env, incarnation, operation, &rewritten.emplace());
+  // Bug #5's read, gap and write; otherwise the whole transaction in one step: nothing else runs
+  // between its read and its write.
+  const bool non_atomic = options_.non_atomic_read_then_write && buggy_op;
+  OpResult result = non_atomic ? NonAtomic(env, incarnation, operation, &rewritten.emplace())
+                               : incarnation.tables.Apply(operation);
+  if (non_atomic) {
     SIM_CHECK(!result.status.ok() || persistence::IsMutation(*rewritten));
     logged = &*rewritten;
-  } else {
-    // The whole transaction in one step: nothing else runs between its read and its write.
-    result = incarnation.tables.Apply(operation);
   }
   if (!result.status.ok()) {
     ++stats_.errors;
-    return TxnReply{std::move(result)};
+    return TxnReply::From(std::move(result));
   }
   Commit(env, incarnation, operation, *logged, result, context);
 
@@ -189,7 +229,7 @@ TxnReply PostgresServer::Serve(sim::Env& env, Incarnation& incarnation, const Tx
     slot.Release();
     env.Sleep(options_.lost_reply_hold);  // the reply, if it is ever sent, arrives too late
   }
-  return TxnReply{std::move(result)};
+  return TxnReply::From(std::move(result));
 }
 
 OpResult PostgresServer::NonAtomic(sim::Env& env, Incarnation& incarnation,
@@ -231,8 +271,8 @@ void PostgresServer::Commit(sim::Env& env, Incarnation& incarnation, const Opera
     ++incarnation.wal_records;
     if (crash_before_sync_) {
       crash_before_sync_ = false;
-      env.Emit("db.fault", FieldList(TraceField::Str("fault", "crash_before_sync"),
-                                     TraceField::Str("op", op_name)));
+      env.Emit("db.fault", {TraceField::Str("fault", "crash_before_sync"),
+                            TraceField::Str("op", op_name)});
       // A crash, from inside: unsynced writes are lost and this incarnation ends.
       env.disk().DropUnsynced();
       env.Exit();
@@ -241,52 +281,50 @@ void PostgresServer::Commit(sim::Env& env, Incarnation& incarnation, const Opera
   }
   ++stats_.commits;
   const auto lsn = static_cast<int64_t>(incarnation.wal_records);
-  std::vector<TraceField> fields;
-  fields.reserve(kCommitFieldsMax);
-  fields.push_back(TraceField::Str("op", op_name));
-  fields.push_back(TraceField::Int("client", context.from));
-  fields.push_back(TraceField::Int("lsn", lsn));
+  // The db.commit fields are written into the incarnation's reused array: their strings keep
+  // their capacity from one commit to the next, so a commit's event allocates nothing.
+  CommitFields& fields = incarnation.commit_fields;
+  fields.Clear();
+  fields.Str("op", op_name);
+  fields.Int("client", context.from);
+  fields.Int("lsn", lsn);
   if (const auto* increment = std::get_if<persistence::IncrementGenerationOp>(&operation)) {
     // The generation issued is on this db.commit alone: a db.generation as well would repeat
     // the same four fields (shard, generation, node, op) in a second event on every increment.
     const Generation generation = std::get<Generation>(result.value);
-    fields.push_back(TraceField::Str("shard", increment->shard.ToString()));
-    fields.push_back(TraceField::Int("generation", generation.value()));
-    fields.push_back(TraceField::Int("node", static_cast<int64_t>(increment->node)));
+    fields.Shard("shard", increment->shard);
+    fields.Int("generation", generation.value());
+    fields.Int("node", static_cast<int64_t>(increment->node));
   } else if (const auto* reattach = std::get_if<persistence::ReAttachOp>(&operation)) {
-    fields.push_back(TraceField::Int("node", static_cast<int64_t>(reattach->node)));
+    fields.Int("node", static_cast<int64_t>(reattach->node));
     for (const auto& [shard, generation] : std::get<persistence::GenerationMap>(result.value)) {
       if (generation.is_none()) continue;
-      env.Emit("db.generation",
-               FieldList(TraceField::Str("shard", shard.ToString()),
-                         TraceField::Int("generation", generation.value()),
-                         TraceField::Int("node", static_cast<int64_t>(reattach->node)),
-                         TraceField::Str("op", op_name)));
+      env.Emit("db.generation", {TraceField::Str("shard", shard.ToString()),
+                                 TraceField::Int("generation", generation.value()),
+                                 TraceField::Int("node", static_cast<int64_t>(reattach->node)),
+                                 TraceField::Str("op", op_name)});
     }
   } else if (const auto* leader = std::get_if<persistence::UpdateLeaderOp>(&operation)) {
-    fields.push_back(TraceField::Str("address", leader->next.address));
-    fields.push_back(TraceField::Int("started_at", leader->next.started_at));
-    fields.push_back(TraceField::Str("prev_address", leader->prev ? leader->prev->address : ""));
+    fields.Str("address", leader->next.address);
+    fields.Int("started_at", leader->next.started_at);
+    fields.Str("prev_address", leader->prev ? std::string_view(leader->prev->address) : "");
   } else if (std::holds_alternative<persistence::GetLeaderOp>(operation)) {
     const auto& row = std::get<std::optional<persistence::LeaderRow>>(result.value);
-    fields.push_back(TraceField::Str("address", row ? row->address : ""));
+    fields.Str("address", row ? std::string_view(row->address) : "");
   } else if (const auto* detach = std::get_if<persistence::DetachOp>(&operation)) {
-    fields.push_back(TraceField::Str("shard", detach->shard.ToString()));
+    fields.Shard("shard", detach->shard);
   } else if (const auto* policy =
                  std::get_if<persistence::UpdateNodeSchedulingPolicyOp>(&operation)) {
-    fields.push_back(TraceField::Int("node", static_cast<int64_t>(policy->node)));
-    fields.push_back(TraceField::Str("policy", NodeSchedulingPolicyName(policy->policy)));
+    fields.Int("node", static_cast<int64_t>(policy->node));
+    fields.Str("policy", NodeSchedulingPolicyName(policy->policy));
   } else if (const auto* update = std::get_if<persistence::UpdateTenantShardOp>(&operation)) {
-    fields.push_back(TraceField::Str("tenant", update->filter.tenant_id));
-    if (update->filter.shard) {
-      fields.push_back(TraceField::Str("shard", update->filter.shard->ToString()));
-    }
+    fields.Str("tenant", update->filter.tenant_id);
+    if (update->filter.shard) fields.Shard("shard", *update->filter.shard);
     if (update->update.generation && !update->update.generation->is_none()) {
-      fields.push_back(TraceField::Int("generation", update->update.generation->value()));
+      fields.Int("generation", update->update.generation->value());
     }
   }
-  SIM_CHECK(fields.size() <= kCommitFieldsMax);
-  env.Emit("db.commit", std::move(fields));
+  env.Emit("db.commit", fields.span());
   if (incarnation.wal_records >= incarnation.checkpoint_at) {
     Checkpoint(env, incarnation);
     incarnation.checkpoint_at = incarnation.wal_records + options_.wal_checkpoint_records;

@@ -38,6 +38,8 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
+#include <variant>
 
 #include "model/persistence/controller_tables.h"
 #include "model/persistence/operation.h"
@@ -51,11 +53,62 @@ class Simulation;
 
 namespace storsim::postgres {
 
-struct TxnRequest {
-  persistence::Operation operation;
+// One request's Operation, shared by the copies of its message (a duplicated message, the
+// handler's view) and never changed while shared. PostgresClient refills the same one for its
+// next request once no other copy remains (use_count() == 1), so in steady state a request
+// allocates nothing: the message itself fits sim::Payload's inline buffer. A copy still alive
+// (a duplicate in flight, a handler still running after its caller timed out) makes the client
+// take a fresh one instead. Single-threaded like everything in a simulation: the count is a plain
+// integer.
+class SharedOperation {
+ public:
+  SharedOperation() = default;
+  explicit SharedOperation(const persistence::Operation& operation)
+      : box_(new Box{operation, 1}) {}
+  SharedOperation(const SharedOperation& other) : box_(other.box_) {
+    if (box_ != nullptr) ++box_->count;
+  }
+  SharedOperation(SharedOperation&& other) noexcept : box_(std::exchange(other.box_, nullptr)) {}
+  SharedOperation& operator=(SharedOperation other) noexcept {
+    std::swap(box_, other.box_);
+    return *this;
+  }
+  ~SharedOperation() {
+    if (box_ != nullptr && --box_->count == 0) delete box_;
+  }
+
+  bool empty() const { return box_ == nullptr; }
+  long use_count() const { return box_ == nullptr ? 0 : box_->count; }
+  // Precondition: !empty().
+  const persistence::Operation& get() const;
+  // Replaces the operation in place. Precondition: use_count() == 1 (no other copy can see it).
+  void Refill(const persistence::Operation& operation);
+
+ private:
+  struct Box {
+    persistence::Operation operation;
+    long count = 1;
+  };
+  Box* box_ = nullptr;
 };
+
+struct TxnRequest {
+  SharedOperation operation;
+};
+// A transaction's OpResult as it travels back. It is small enough for the RPC payload's inline
+// buffer (sim/payload.h: 48 bytes), so the common replies (an error, nothing, a generation) cost
+// no allocation; a larger value (a leader row, a generation map, a row list) is boxed once in a
+// shared value. Copies (a duplicated message) share that value; it is never changed, and moved
+// out only by the last holder.
 struct TxnReply {
-  persistence::OpResult result;
+  absl::Status status;
+  std::variant<std::monostate, persistence::Generation, persistence::AbortShardSplitStatus,
+               std::shared_ptr<persistence::OpValue>>
+      value;
+
+  static TxnReply From(persistence::OpResult result);
+  // The OpResult From was given (status and value equal).
+  persistence::OpResult ToResult() &&;
 };
 inline constexpr sim::RpcMethod<TxnRequest, TxnReply> kTxn{"postgres.txn"};
 

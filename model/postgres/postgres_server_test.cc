@@ -8,12 +8,15 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <variant>
 #include <vector>
 
 #include "model/postgres/postgres_client.h"
 #include "model/postgres/wal.h"
+#include "sim/check.h"
 #include "sim/env.h"
 #include "sim/simulation.h"
+#include "sim/sync.h"
 
 namespace storsim::postgres {
 namespace {
@@ -73,6 +76,40 @@ class PostgresServerTest : public ::testing::Test {
   sim::MemoryTraceSink sink_;
   int clients_ = 0;
 };
+
+// TxnReply carries every OpResult back unchanged, the small ones inside the RPC payload's inline
+// buffer, and a duplicated reply (network duplication copies the payload) converts on both sides.
+TEST(TxnReplyTest, RoundTripsEveryValueKindAndSurvivesDuplication) {
+  static_assert(sizeof(TxnReply) <= 48, "a reply no longer fits sim::Payload's inline buffer");
+  GenerationMap generations{{TenantShardId{"t", 0, 0}, Generation(4)},
+                            {TenantShardId{"u", 1, 2}, Generation::None()}};
+  NodeRow node;
+  node.node_id = 7;
+  TenantShardRow shard;
+  shard.id = {"t", 0, 0};
+  const std::vector<OpResult> results{
+      OpResult{absl::OkStatus(), {}},
+      OpResult{absl::NotFoundError("no shard t"), {}},
+      OpResult{absl::OkStatus(), Generation(9)},
+      OpResult{absl::OkStatus(), std::optional<LeaderRow>()},
+      OpResult{absl::OkStatus(), std::optional<LeaderRow>(LeaderRow{"controller-1", 42})},
+      OpResult{absl::OkStatus(), generations},
+      OpResult{absl::OkStatus(), std::vector<NodeRow>{node}},
+      OpResult{absl::OkStatus(), std::vector<TenantShardRow>{shard}},
+      OpResult{absl::OkStatus(), AbortShardSplitStatus::kComplete},
+  };
+  for (const OpResult& original : results) {
+    TxnReply reply = TxnReply::From(original);
+    TxnReply duplicate = reply;
+    const OpResult first = std::move(reply).ToResult();
+    const OpResult second = std::move(duplicate).ToResult();
+    for (const OpResult* back : {&first, &second}) {
+      EXPECT_EQ(back->status, original.status) << original.ToString();
+      EXPECT_TRUE(back->value == original.value)
+          << original.ToString() << " / " << back->ToString();
+    }
+  }
+}
 
 TEST_F(PostgresServerTest, CommittedStateSurvivesCrashAndRestart) {
   RunClient([](sim::Env&, PostgresClient& db) {
@@ -149,6 +186,59 @@ TEST_F(PostgresServerTest, SerializationFailuresAreRetriedAndSucceed) {
   });
   EXPECT_GT(retries, 10u);
   EXPECT_EQ(retries, server_->stats().serialization_failures);
+}
+
+// A request's operation is shared by its message copies and refilled only when nobody else holds
+// it: refilling a shared one fails.
+TEST(SharedOperationTest, CountsCopiesAndRefillsOnlyWhenUnique) {
+  SharedOperation operation(Operation(GetLeaderOp{}));
+  EXPECT_EQ(operation.use_count(), 1);
+  {
+    const SharedOperation copy = operation;  // a message copy in flight
+    EXPECT_EQ(operation.use_count(), 2);
+    EXPECT_THROW(operation.Refill(DetachOp{kShard}), sim::InvariantViolation);
+    EXPECT_TRUE(std::holds_alternative<GetLeaderOp>(copy.get()));
+  }
+  operation.Refill(DetachOp{kShard});
+  EXPECT_TRUE(std::holds_alternative<DetachOp>(operation.get()));
+  SharedOperation moved = std::move(operation);
+  EXPECT_EQ(moved.use_count(), 1);
+  EXPECT_TRUE(operation.empty());  // NOLINT(bugprone-use-after-move): moved-from is empty
+  EXPECT_THROW(operation.get(), sim::InvariantViolation);
+}
+
+// One PostgresClient used by two fibers at once, with serialization failures forcing retries:
+// every attempt resends its own call's operation (the client's reused request operation is never
+// refilled while another call still holds it).
+TEST_F(PostgresServerTest, ConcurrentCallsOnOneClientEachSendTheirOwnOperation) {
+  server_->options().serialization_failure_per_million = 500'000;
+  const TenantShardId other{"t2", 0, 0};
+  sim::Event first_done(simulation_->scheduler());
+  sim::Event second_done(simulation_->scheduler());
+  uint64_t retries = 0;
+  RunClient([&](sim::Env& env, PostgresClient& db) {
+    ASSERT_TRUE(db.InsertTenantShards({Shard(kShard, 1), Shard(other, 100)}).ok());
+    auto run = [&db](const TenantShardId& shard, uint32_t start, sim::Event& done) {
+      for (uint32_t i = 1; i <= 20; ++i) {
+        auto generation = db.IncrementGeneration(shard, 1);
+        EXPECT_TRUE(generation.ok()) << generation.status();
+        if (generation.ok()) {
+          EXPECT_EQ(*generation, Generation(start + i)) << shard.ToString();
+        }
+      }
+      done.Set();
+    };
+    env.Spawn("a", [&] { run(kShard, 1, first_done); });
+    env.Spawn("b", [&] { run(other, 100, second_done); });
+    first_done.Wait();
+    second_done.Wait();
+    retries = db.stats().serialization_retries;
+  });
+  EXPECT_GT(retries, 5u);
+  const ControllerTables* tables = server_->live_tables();
+  ASSERT_NE(tables, nullptr);
+  EXPECT_EQ(tables->shards().at(kShard).generation, Generation(21));
+  EXPECT_EQ(tables->shards().at(other).generation, Generation(120));
 }
 
 TEST_F(PostgresServerTest, SerializationRetriesAreBoundedAt128) {
