@@ -205,6 +205,18 @@ std::optional<int64_t> Cluster::ShardGenerationGroundTruth(const std::string& sh
   return std::nullopt;
 }
 
+std::optional<int64_t> Cluster::ShardGenerationPageserverGroundTruth(
+    const std::string& shard) const {
+  const persistence::ControllerTables* tables = CommittedTables();
+  if (tables == nullptr) return std::nullopt;
+  for (const auto& [id, row] : tables->shards()) {
+    if (id.ToString() != shard) continue;
+    if (!row.generation_pageserver) return std::nullopt;
+    return static_cast<int64_t>(*row.generation_pageserver);
+  }
+  return std::nullopt;
+}
+
 std::set<std::string> Cluster::TenantsGroundTruth() const {
   std::set<std::string> tenants;
   const persistence::ControllerTables* tables = CommittedTables();

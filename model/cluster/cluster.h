@@ -123,6 +123,8 @@ class Cluster {
   // durable tables, computed once per outage.
   DbGroundTruth LeaderGroundTruth() const;
   std::optional<int64_t> ShardGenerationGroundTruth(const std::string& shard) const;
+  // The shard row's generation_pageserver (nullopt: no row or NULL).
+  std::optional<int64_t> ShardGenerationPageserverGroundTruth(const std::string& shard) const;
   std::set<std::string> TenantsGroundTruth() const;
   // Every tenant_shards row as (shard_number, shard_count), by tenant id (S15).
   std::map<std::string, std::vector<std::pair<int64_t, int64_t>>> ShardRowsGroundTruth() const;

@@ -49,6 +49,9 @@
 //   ctl.reconcile.end     shard, sequence, result (ok|error|cancelled), error, generation,
 //                         pending_notify.
 //   ctl.node.availability node, from, to.
+//   ctl.heartbeat.verdict down ("1,3"), up ("2"): a heartbeat round's conclusions, emitted once
+//                         every reply is in and before any is applied (down: judged Offline;
+//                         up: answered, so Active; WarmingUp nodes in neither).
 //   ctl.node.policy       node, policy, where (db|memory), reason.
 //   ctl.node.loaded       node, policy: a node row loaded at start-up (a persisted Draining or
 //                         Filling policy with no task running is visible here).
@@ -86,6 +89,7 @@ inline constexpr char kIntent[] = "ctl.intent";
 inline constexpr char kReconcileStart[] = "ctl.reconcile.start";
 inline constexpr char kReconcileEnd[] = "ctl.reconcile.end";
 inline constexpr char kNodeAvailability[] = "ctl.node.availability";
+inline constexpr char kHeartbeatVerdict[] = "ctl.heartbeat.verdict";
 inline constexpr char kNodePolicy[] = "ctl.node.policy";
 inline constexpr char kNodeLoaded[] = "ctl.node.loaded";
 inline constexpr char kOperation[] = "ctl.operation";

@@ -3,6 +3,7 @@
 // transitions are handled (PR #9281; defect ctl-availability-transitions-per-node handles each
 // node right after its own update). The loop runs on the process lifetime, not the reconcilers'
 // token, so a stepped-down instance keeps heartbeating and activating nodes (§3.3 hazard).
+#include <string>
 #include <utility>
 
 #include "model/controller/defects.h"
@@ -75,6 +76,17 @@ void Service::HeartbeatRound(bool initial) {
     }
     updates.push_back({id, next});
   }
+  // The round's verdict, before any of it is applied: what this instance now knows of every node
+  // that answered or failed (checker F1 holds placements to it).
+  std::string down;
+  std::string up;
+  for (const auto& [id, next] : updates) {
+    if (next == api::NodeAvailability::kWarmingUp) continue;
+    std::string& list = next == api::NodeAvailability::kOffline ? down : up;
+    list += (list.empty() ? "" : ",") + std::to_string(id);
+  }
+  context_.Emit(events::kHeartbeatVerdict,
+                {TraceField::Str("down", down), TraceField::Str("up", up)});
   if (initial) {
     // Start-up: responders become Active directly, without activation reconciles.
     for (const auto& [id, next] : updates) {

@@ -95,17 +95,25 @@ absl::Status Reconciler::Reconcile() {
     const NodeId node = *shard_.intent.attached;
     auto it = shard_.observed.locations.find(node);
     auto ref = input_.nodes.find(node);
+    // Whatever the node's availability (upstream asks any node that is not Offline, WarmingUp
+    // included; an Offline node's call fails at once on its cancelled token, failing the
+    // reconcile, which is what keeps it from incrementing blind).
     if (it != shard_.observed.locations.end() && !it->second.has_value() &&
-        ref != input_.nodes.end() && Available(node)) {
+        ref != input_.nodes.end()) {
       auto reply = pageservers_.GetLocationConfig(ref->second, shard_.id, input_.cancel);
-      if (reply.ok()) {
-        if (reply->status == api::Http::kNotFound) {
-          shard_.observed.locations.erase(node);
-        } else {
-          shard_.observed.locations[node] = reply->config;
-        }
-        refreshed = true;
+      // A refresh that fails fails the reconcile (upstream maybe_refresh_observed returns the
+      // error): going on would increment the generation of a location that may well be
+      // attached already, which is the churn the refresh exists to avoid. The 20 s loop retries.
+      if (!reply.ok()) return reply.status();
+      if (reply->status == api::Http::kNotFound) {
+        shard_.observed.locations.erase(node);
+      } else if (reply->status != api::Http::kOk) {
+        return absl::UnavailableError("refresh of the attached location answered HTTP " +
+                                      std::to_string(static_cast<int>(reply->status)));
+      } else {
+        shard_.observed.locations[node] = reply->config;
       }
+      refreshed = true;
     }
   }
   if (input_.cancel.cancelled()) return absl::CancelledError("reconcile cancelled");

@@ -198,6 +198,7 @@ std::vector<std::pair<NodeId, TenantShardId>> Service::StartupReconcile(
   // a. Observed state: the old leader's handover, else a scan of every node (no cross-check of
   //    the handover against the DB, as upstream).
   std::map<TenantShardId, ObservedState> observed;
+  std::set<NodeId> scanned;
   if (handed_over) {
     for (const api::ObservedShard& shard : *handed_over) {
       for (const api::ObservedLocation& location : shard.locations) {
@@ -205,7 +206,7 @@ std::vector<std::pair<NodeId, TenantShardId>> Service::StartupReconcile(
       }
     }
   } else {
-    observed = ScanLocations();
+    observed = ScanLocations(&scanned);
   }
   // b. Initial heartbeat round: responders become Active.
   HeartbeatRound(/*initial=*/true);
@@ -219,6 +220,16 @@ std::vector<std::pair<NodeId, TenantShardId>> Service::StartupReconcile(
     }
     it->second.observed = shard_observed;
   }
+  // A node the scan did not reach may well hold the shards the DB says it holds: their observed
+  // state there is unknown (None), not absent, so the first reconcile refreshes it instead of
+  // incrementing (PR #7027's rule for re-attach; the node may answer the heartbeat round below
+  // and so become Active without the activation listing that would mark it unknown).
+  if (!handed_over) {
+    for (auto& [id, shard] : shards_) {
+      if (!shard.intent.attached || scanned.count(*shard.intent.attached)) continue;
+      shard.observed.locations.try_emplace(*shard.intent.attached, std::nullopt);
+    }
+  }
   for (auto& [id, shard] : shards_) {
     shard.IntentFromObserved();
     ScheduleShard(shard, nodes_, shards_);
@@ -227,7 +238,7 @@ std::vector<std::pair<NodeId, TenantShardId>> Service::StartupReconcile(
   return unknown;
 }
 
-std::map<TenantShardId, ObservedState> Service::ScanLocations() {
+std::map<TenantShardId, ObservedState> Service::ScanLocations(std::set<NodeId>* answered) {
   const ControllerTimings& timings = context_.timings();
   const sim::Instant deadline = context_.env().DeadlineAfter(timings.location_scan_deadline);
   std::map<TenantShardId, ObservedState> observed;
@@ -247,6 +258,7 @@ std::map<TenantShardId, ObservedState> Service::ScanLocations() {
   for (auto& [node, future] : scans) {
     std::optional<absl::StatusOr<api::ListLocationConfigsResponse>> result = future.Wait(deadline);
     if (!result || !result->ok()) continue;  // nothing known about this node
+    if (answered != nullptr) answered->insert(node);
     for (const auto& [shard, config] : (*result)->shards) {
       observed[shard].locations[node] = config;
     }

@@ -70,7 +70,8 @@ class Service {
   // Returns the (node, shard) locations of shards unknown to the DB, to detach once leader.
   std::vector<std::pair<NodeId, TenantShardId>> StartupReconcile(
       const std::optional<std::vector<api::ObservedShard>>& handed_over);
-  std::map<TenantShardId, ObservedState> ScanLocations();
+  // `answered` (optional) gets every node whose listing arrived.
+  std::map<TenantShardId, ObservedState> ScanLocations(std::set<NodeId>* answered = nullptr);
   void StartupComputeNotifications();
   void SpawnBackgroundLoops();
   void BackgroundReconcileLoop();

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <functional>
+#include <string>
 
 #include "model/controller/defects.h"
 #include "model/controller/events.h"
@@ -20,6 +21,10 @@ constexpr int kAbortAttempts = 30;
 // Pageserver split attempts (transport errors and 503 are retried).
 constexpr int kPageserverSplitAttempts = 3;
 constexpr sim::Duration kPageserverSplitTimeout = sim::Duration::Seconds(30);
+// How often the split looks at its node while the pageserver call runs, and a bound on the
+// rounds (longer than every attempt with its back-off).
+constexpr sim::Duration kNodeWatchPeriod = sim::Duration::Millis(250);
+constexpr int kNodeWatchRounds = 1000;
 
 }  // namespace
 
@@ -202,15 +207,59 @@ TenantShardSplitResponse Service::HandleTenantShardSplit(const TenantShardSplitR
 }
 
 absl::Status Service::SplitOnPageserver(const SplitTarget& target, uint8_t new_count) {
+  auto node_it = nodes_.find(target.node);
+  if (node_it == nodes_.end()) return absl::NotFoundError("node unknown");
+  // The call belongs to the pageserver process the split started on. When that process fails
+  // meanwhile, the call ends at once and the split aborts: the node goes offline (its cancellation
+  // token fires) or re-attaches (a new process; the re-attach marks it WarmingUp and moves
+  // warming_up_since). Upstream learns the same from the connection: a killed pageserver resets
+  // it, the split call fails and the split is rolled back (test_sharding_split_failures,
+  // NodeKill), and its node's token cancels in-flight calls on ToOffline/ToWarmingUpFromActive.
+  // The simulated crash loses the reply silently, so without this the split kept the parents
+  // marked splitting for the whole call timeout, across the node's restart, whose re-attach and
+  // activation then met children the controller did not know (shard-split seed 372).
+  const sim::Instant started_warming_up = node_it->second.warming_up_since;
+  const CancelToken node_cancel = node_it->second.cancel;
+  CancelToken node_failed(context_.env().scheduler());
+  CancelToken call_done(context_.env().scheduler());
+  context_.env().Spawn("ctl.split.watch_node", [this, node = target.node, started_warming_up,
+                                                node_cancel, node_failed, call_done]() mutable {
+    for (int round = 0; round < kNodeWatchRounds; ++round) {
+      (void)SleepCancellable(context_.env(), kNodeWatchPeriod, {call_done, node_cancel});
+      if (call_done.cancelled()) return;
+      auto it = nodes_.find(node);
+      if (it == nodes_.end() || node_cancel.cancelled() ||
+          it->second.availability != api::NodeAvailability::kActive ||
+          it->second.warming_up_since != started_warming_up) {
+        SIM_MARK("ctl.split.node_failed");
+        node_failed.Cancel();
+        return;
+      }
+    }
+  });
+  struct Done {
+    CancelToken token;
+    ~Done() { token.Cancel(); }
+  } done{call_done};
+  const absl::Status node_failure =
+      absl::UnavailableError("node " + std::to_string(target.node) +
+                             " went offline or restarted during the split");
   absl::Status last = absl::UnavailableError("not called");
   for (int attempt = 0; attempt < kPageserverSplitAttempts; ++attempt) {
-    if (attempt > 0)
-      context_.env().Sleep(BackoffBeforeAttempt(attempt, context_.timings().backoff_cap));
+    if (attempt > 0 &&
+        !SleepCancellable(context_.env(),
+                          BackoffBeforeAttempt(attempt, context_.timings().backoff_cap),
+                          {node_failed})) {
+      return node_failure;
+    }
+    if (node_failed.cancelled()) return node_failure;
     const NodeRef ref = RefFor(target.node);
     if (ref.process < 0) return absl::NotFoundError("node unresolved");
-    absl::StatusOr<pageserver::ShardSplitResponse> reply = context_.env().rpc().Call(
-        ref.process, pageserver::kShardSplit,
-        pageserver::ShardSplitRequest{target.parent, new_count}, kPageserverSplitTimeout);
+    absl::StatusOr<pageserver::ShardSplitResponse> reply = CallCancellable(
+        context_.env(), ref.process, pageserver::kShardSplit,
+        pageserver::ShardSplitRequest{target.parent, new_count}, kPageserverSplitTimeout,
+        {node_failed});
+    if (!reply.ok() && node_failed.cancelled()) return node_failure;
     if (reply.ok() && reply->status == api::Http::kOk) return absl::OkStatus();
     if (reply.ok() && reply->status != api::Http::kServiceUnavailable) {
       return HttpError(reply->status);

@@ -12,7 +12,9 @@
 //   1. Parents marked splitting in memory (no reconcile spawns for them), then persist begin:
 //      parents' splitting flag set, children rows inserted with the parents' generation.
 //   2. Each parent's attached pageserver splits it (model/pageserver/split_api.h): the children
-//      are attached there in the parent's generation.
+//      are attached there in the parent's generation. A node that goes offline or re-attaches (a
+//      new process) during its call fails the call at once, so the split aborts (upstream sees
+//      the reset connection of a killed pageserver; a simulated crash only loses the reply).
 //   3. Persist complete: parents deleted, children's flag cleared.
 //   4. Memory: parents replaced by children (same policy, intent; observed = attached at the
 //      split node when the DB generation is still the split's), compute hook told the new

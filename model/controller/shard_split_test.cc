@@ -1,6 +1,6 @@
 // The controller's shard split (shard_split.h): begin, pageserver split, complete and the
 // in-memory switch to the children with a compute notification of the new count; the abort on a
-// pageserver failure; the start-up abort of a half-done split; and bug #2's switch: with the fix
+// pageserver failure, and at once when the split node restarts mid-split; the start-up abort of a half-done split; and bug #2's switch: with the fix
 // the step-down waits for an in-flight split, with the defect the new leader aborts it while the
 // old leader completes it and the tenant loses every row.
 #include "model/controller/shard_split.h"
@@ -164,6 +164,50 @@ TEST_F(ShardSplitTest, PageserverFailureAbortsAndTheParentIsReattached) {
       },
       Duration::Seconds(30)));
   EXPECT_EQ(harness_.EventsOf(events::kSplit, leader.process->id()).back().Str("phase"), "abort");
+}
+
+// The split node's process dies mid-split (the simulated crash loses the reply) and its new
+// process re-attaches: the split must not wait out its 30 s call timeout with the parents marked
+// splitting, but abort at once (upstream sees the reset connection and rolls back).
+TEST_F(ShardSplitTest, PageserverRestartDuringTheSplitAbortsAtOnce) {
+  ControllerInstance& leader = StartLeader("ctl-a");
+  CreateTenant(leader);
+  split_delay_ = Duration::Seconds(100);  // no answer: the process that got the call is gone
+  std::optional<absl::StatusOr<TenantShardSplitResponse>> split;
+  const sim::ProcessId to = leader.process->id();
+  harness_.Async([to, &split](sim::Env& env) {
+    split = env.rpc().Call(to, kTenantShardSplit, TenantShardSplitRequest{"t1", 2},
+                           Duration::Seconds(120));
+  });
+  harness_.simulation().RunFor(Duration::Seconds(2));
+  ASSERT_FALSE(split.has_value());
+  EXPECT_EQ(harness_.tables().shards().at(kParent).splitting, persistence::SplitState::kSplitting);
+  auto reattached = harness_.Call(to, api::kReAttach, api::ReAttachRequest{1, std::nullopt, false});
+  ASSERT_TRUE(reattached.ok());
+  ASSERT_EQ(reattached->status, api::Http::kOk);
+  ASSERT_TRUE(harness_.RunUntil([&] { return split.has_value(); }, Duration::Seconds(3)));
+  ASSERT_TRUE(split->ok());
+  EXPECT_EQ((*split)->status, api::Http::kServiceUnavailable);
+  EXPECT_EQ(TenantRows(harness_.tables()), (std::vector<api::TenantShardId>{kParent}));
+  EXPECT_EQ(harness_.tables().shards().at(kParent).splitting, persistence::SplitState::kIdle);
+  bool saw_node_failure = false;
+  for (const sim::TraceEvent& event : harness_.EventsOf(events::kSplit, to)) {
+    if (event.Str("phase") == "pageserver" &&
+        event.Str("result").find("restarted") != std::string_view::npos) {
+      saw_node_failure = true;
+    }
+  }
+  EXPECT_TRUE(saw_node_failure);
+  EXPECT_EQ(harness_.EventsOf(events::kSplit, to).back().Str("phase"), "abort");
+  // The parent is reconciled again (splitting cleared: a reconcile may run).
+  EXPECT_TRUE(harness_.RunUntil(
+      [&] {
+        ControllerSnapshot snapshot = leader.controller->Snapshot();
+        return snapshot.reconcilers_in_flight == 0 &&
+               snapshot.shards.at(kParent).observed.locations.count(1) &&
+               snapshot.shards.at(kParent).observed.locations.at(1).has_value();
+      },
+      Duration::Seconds(30)));
 }
 
 TEST_F(ShardSplitTest, StartupAbortsAHalfDoneSplit) {

@@ -21,9 +21,10 @@ std::vector<api::DefectInfo> DeployDefects() {
           .name = kDefectNoCancelOnTimeout,
           .component = "deploy",
           .upstream = "RFC 033 \"Orchestrator Fill Times Out\"",
-          .invariant = "L4",
+          .invariant = "A1 L4",
           .summary = "the pageserver deploy loop does not cancel a drain or fill that timed out, "
-                     "so the node can stay Draining/Filling",
+                     "so the node can stay Draining/Filling and its operation refuses the next "
+                     "node's drain (412), which is then restarted undrained",
       },
   };
 }

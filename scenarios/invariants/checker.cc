@@ -5,14 +5,14 @@
 
 namespace storsim::invariants {
 
-std::map<int64_t, int64_t> ParsePlacement(std::string_view text) {
+std::map<int64_t, int64_t> ParsePlacement(std::string_view text, char separator) {
   std::map<int64_t, int64_t> placement;
   size_t start = 0;
   while (start < text.size()) {
     size_t end = text.find(',', start);
     if (end == std::string_view::npos) end = text.size();
     const std::string_view item = text.substr(start, end - start);
-    const size_t at = item.find('@');
+    const size_t at = item.find(separator);
     if (at != std::string_view::npos && at > 0 && at + 1 < item.size()) {
       const std::string shard(item.substr(0, at));
       const std::string node(item.substr(at + 1));

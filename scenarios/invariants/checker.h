@@ -65,8 +65,9 @@ class Checker : public sim::TraceObserver {
   uint64_t reported_ = 0;
 };
 
-// "0@3,1@5" (shard number @ node id) -> {0: 3, 1: 5}. Malformed entries are skipped.
-std::map<int64_t, int64_t> ParsePlacement(std::string_view text);
+// "0@3,1@5" (shard number @ node id) -> {0: 3, 1: 5}; `separator` ':' reads the compute hook's
+// "0:3,1:5". Malformed entries are skipped.
+std::map<int64_t, int64_t> ParsePlacement(std::string_view text, char separator = '@');
 
 // An instance of a process: pid and incarnation ("p3#2"), the unit S2/S3/S4 reason about.
 struct Instance {

@@ -27,6 +27,13 @@ std::vector<std::string> ConvergenceProblems(const ConvergenceSnapshot& snapshot
                          " but the database holds " +
                          (shard.db_generation ? std::to_string(*shard.db_generation) : "none"));
     }
+    if (shard.db_generation_pageserver != node) {
+      problems.push_back(name + " is attached on node " + std::to_string(node) +
+                         " but the database's generation_pageserver is " +
+                         (shard.db_generation_pageserver
+                              ? "node " + std::to_string(*shard.db_generation_pageserver)
+                              : std::string("NULL")));
+    }
     for (const auto& [other, mode] : shard.attached_other) {
       problems.push_back(name + " is still " + mode + " on node " + std::to_string(other));
     }

@@ -3,6 +3,9 @@
 //   - some controller instance is Leader;
 //   - every shard with an attached intent has exactly one AttachedSingle location, on the
 //     intended node, whose generation is the database's, and no AttachedMulti/Stale leftovers;
+//   - the database agrees with the intent: the shard row's generation_pageserver (the node the
+//     controller proxies requests to, and the one re-attach hands the shard back to) is the
+//     intended node (DB/intent consistency, PR #12745);
 //   - no shard still waits for a compute notification (L6);
 //   - the tenant's compute reads the shard from the intended node (L1 "compute conninfo ==
 //     intent", L7).
@@ -27,6 +30,7 @@ struct ShardConvergence {
   std::vector<std::pair<int64_t, int64_t>> attached_single;  // (node, generation) on live nodes
   std::vector<std::pair<int64_t, std::string>> attached_other;  // (node, mode) Multi or Stale
   std::optional<int64_t> db_generation;
+  std::optional<int64_t> db_generation_pageserver;  // nullopt: NULL (or no row)
   bool pending_notification = false;
   std::optional<int64_t> compute_node;      // where the tenant's compute reads this shard
   bool compute_running = false;

@@ -15,6 +15,7 @@ ShardConvergence Settled() {
   shard.intended_node = 2;
   shard.attached_single = {{2, 7}};
   shard.db_generation = 7;
+  shard.db_generation_pageserver = 2;
   shard.compute_running = true;
   shard.compute_node = 2;
   return shard;
@@ -44,6 +45,11 @@ TEST(ConvergenceCheckerTest, EachUnsettledAspectIsReported) {
   broken.back().shards[0].pending_notification = true;
   broken.push_back({1, {Settled()}});
   broken.back().shards[0].compute_node = 1;
+  // DB/intent consistency (PR #12745): generation_pageserver NULL, or another node.
+  broken.push_back({1, {Settled()}});
+  broken.back().shards[0].db_generation_pageserver.reset();
+  broken.push_back({1, {Settled()}});
+  broken.back().shards[0].db_generation_pageserver = 3;
   for (size_t i = 0; i < broken.size(); ++i) {
     EXPECT_EQ(ConvergenceProblems(broken[i]).size(), 1u) << "case " << i;
   }

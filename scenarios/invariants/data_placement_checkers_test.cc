@@ -115,6 +115,22 @@ TEST(AttachBeforeDetachCheckerTest, DetachingAShardWithNoAttachedIntentIsLegal) 
   EXPECT_TRUE(collector.violations.empty()) << collector.Describe();
 }
 
+// generations 20: the leader detaches a shard whose policy became Detached while a second
+// instance starting up still reads the old attachment; the leader's intent decides.
+TEST(AttachBeforeDetachCheckerTest, ADetachByAnInstanceThatUnplacedTheShardIsLegal) {
+  for (bool leader_unplaced : {true, false}) {
+    Collector collector;
+    AttachBeforeDetachChecker checker(collector.sink());
+    Feed(checker, {
+        Event(1, 5, "ps.location_config", {{"node", 1}, {"shard", "t1"}, {"mode", "AttachedSingle"}, {"gen", 1}, {"status", 200}}),
+        Event(2, 1, "ctl.intent", {{"shard", "t1"}, {"attached", leader_unplaced ? -1 : 1}}),
+        Event(3, 2, "ctl.intent", {{"shard", "t1"}, {"attached", 1}}),
+        Event(4, 5, "ps.location_config", {{"node", 1}, {"shard", "t1"}, {"mode", "Detached"}, {"gen", 0}, {"status", 200}}),
+    });
+    EXPECT_EQ(collector.violations.empty(), leader_unplaced) << collector.Describe();
+  }
+}
+
 // A 423 (locked) persists the new placement without applying it: computes reach it by the
 // control plane's applier or by pulling it on refresh once the origin is gone, so the origin may
 // go. A spec naming an older placement does not cover it.

@@ -1,10 +1,26 @@
-// S4, S5, S7, S9.
+// S4, S5, S7, S9, G1, F1.
 #include "scenarios/invariants/generation_checkers.h"
 
 namespace storsim::invariants {
 namespace {
 bool IsAttachedMode(std::string_view mode) {
   return mode == "AttachedSingle" || mode == "AttachedMulti" || mode == "AttachedStale";
+}
+
+// "1,3,4" -> {1, 3, 4}; malformed entries are skipped.
+std::set<int64_t> ParseNodeList(std::string_view text) {
+  std::set<int64_t> nodes;
+  size_t start = 0;
+  for (size_t guard = 0; start <= text.size() && guard <= text.size(); ++guard) {
+    size_t comma = text.find(',', start);
+    if (comma == std::string_view::npos) comma = text.size();
+    const std::string_view item = text.substr(start, comma - start);
+    if (!item.empty() && item.find_first_not_of("0123456789") == std::string_view::npos) {
+      nodes.insert(std::stoll(std::string(item)));
+    }
+    start = comma + 1;
+  }
+  return nodes;
 }
 }  // namespace
 
@@ -134,6 +150,107 @@ void ValidateChecker::OnEvent(const sim::TraceEvent& event) {
                                (committed ? std::to_string(*committed) : std::string("none")) +
                                " since " + since.ToString());
   }
+}
+
+}  // namespace storsim::invariants
+
+namespace storsim::invariants {
+
+// ---- G1 ----
+
+void GratuitousGenerationChecker::OnEvent(const sim::TraceEvent& event) {
+  if (event.kind == "ps.start") {
+    // A new incarnation holds nothing until its re-attach answer is processed.
+    const int64_t node = event.Int("node");
+    incarnation_[node] = event.Int("inc");
+    for (auto it = slots_.lower_bound({node, std::string()});
+         it != slots_.end() && it->first.first == node;) {
+      it = slots_.erase(it);
+    }
+    return;
+  }
+  if (event.kind == "ps.local_reconcile" || event.kind == "ps.location_config") {
+    const int64_t node = event.Int("node");
+    auto current = incarnation_.find(node);
+    if (current != incarnation_.end() && event.Int("inc") != current->second) return;  // stale
+    const std::pair<int64_t, std::string> key{node, std::string(event.Str("shard"))};
+    if (event.kind == "ps.local_reconcile") {
+      const std::string_view action = event.Str("action");
+      if (action == "attach") {
+        slots_[key] = Slot{"AttachedSingle", event.Int("gen")};
+      } else if (action == "delete") {
+        slots_.erase(key);
+      } else {
+        slots_[key] = Slot{"Secondary", -1};
+      }
+      return;
+    }
+    if (event.Int("status") != 200) return;
+    const std::string_view mode = event.Str("mode");
+    if (event.Str("action") == "detach" || mode == "Detached") {
+      slots_.erase(key);
+    } else {
+      slots_[key] = Slot{std::string(mode), IsAttachedMode(mode) ? event.Int("gen") : -1};
+    }
+    return;
+  }
+  if (event.kind == "ctl.reconcile.start") {
+    reconcile_started_[{event.process, std::string(event.Str("shard"))}] = event.at;
+    return;
+  }
+  if (event.kind != "ctl.generation") return;
+  const int64_t node = event.Int("node");
+  const std::string shard(event.Str("shard"));
+  const int64_t generation = event.Int("generation");
+  auto previous = latest_taken_.find(shard);
+  const bool have_previous = previous != latest_taken_.end();
+  const sim::Instant previous_taken = have_previous ? previous->second : event.at;
+  latest_taken_[shard] = event.at;
+  auto slot = slots_.find({node, shard});
+  if (slot == slots_.end() || slot->second.mode != "AttachedSingle" ||
+      slot->second.generation != generation - 1) {
+    return;
+  }
+  if (event.Str("via") != "re_attach") {
+    auto started = reconcile_started_.find({event.process, shard});
+    if (started != reconcile_started_.end() && have_previous &&
+        previous_taken > started->second) {
+      return;  // the holder's generation came after this reconcile read the observed state
+    }
+  }
+  Report("G1", event.at,
+         "generation " + std::to_string(generation) + " of " + shard + " was taken for node " +
+             std::to_string(node) + " (via " + std::string(event.Str("via")) +
+             ") although its current incarnation already holds the shard AttachedSingle at " +
+             std::to_string(generation - 1) + ", the latest generation");
+}
+
+// ---- F1 ----
+
+void FailoverTargetChecker::OnEvent(const sim::TraceEvent& event) {
+  if (event.process < 0 || event.kind.rfind("ctl.", 0) != 0) return;
+  const InstanceKey instance{event.process, event.Int("incarnation")};
+  if (event.kind == "ctl.heartbeat.verdict") {
+    std::set<int64_t>& down = judged_down_[instance];
+    for (int64_t node : ParseNodeList(event.Str("down"))) down.insert(node);
+    for (int64_t node : ParseNodeList(event.Str("up"))) down.erase(node);
+    return;
+  }
+  if (event.kind != "ctl.intent") return;
+  const std::string shard(event.Str("shard"));
+  const int64_t attached = event.Int("attached");
+  std::map<std::string, int64_t>& shards = attached_[instance];
+  auto previous = shards.find(shard);
+  const bool changed = previous != shards.end() && previous->second != attached;
+  shards[shard] = attached;
+  if (!changed || attached < 0) return;
+  auto down = judged_down_.find(instance);
+  if (down == judged_down_.end() || !down->second.count(attached)) return;
+  Report("F1", event.at,
+         "controller p" + std::to_string(event.process) + "#" +
+             std::to_string(event.Int("incarnation")) + " made node " + std::to_string(attached) +
+             " the attachment of " + shard + " (" + std::string(event.Str("reason")) +
+             ") after its heartbeats had found the node unavailable");
 }
 
 }  // namespace storsim::invariants

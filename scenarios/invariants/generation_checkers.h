@@ -10,6 +10,13 @@
 // S9  ValidateChecker: /validate never answers valid=true unless the committed DB generation
 //     equals the requested one (a DB change within `race_window` before the answer is tolerated:
 //     the handler read the DB before it changed).
+// G1  GratuitousGenerationChecker (scenarios/README.md): the controller never takes a new
+//     generation g for (shard, node) while that node's current incarnation already holds the
+//     shard AttachedSingle at g - 1, the shard's latest generation (nothing to fence, nothing to
+//     re-establish: the increment only tears the attachment down and rebuilds it).
+// F1  FailoverTargetChecker (scenarios/README.md): a controller instance never makes a node the
+//     intended attachment of a shard after it concluded, in a heartbeat round, that the node is
+//     unavailable, until a later round finds it available again.
 #pragma once
 
 #include "scenarios/invariants/checker.h"
@@ -60,6 +67,39 @@ class ValidateChecker : public Checker {
   sim::Duration race_window_;
   // shard -> (committed generation, when it was first seen).
   std::map<std::string, std::pair<std::optional<int64_t>, sim::Instant>> seen_;
+};
+
+class GratuitousGenerationChecker : public Checker {
+ public:
+  explicit GratuitousGenerationChecker(ViolationSink sink) : Checker("G1", std::move(sink)) {}
+  void OnEvent(const sim::TraceEvent& event) override;
+
+ private:
+  struct Slot {
+    std::string mode;
+    int64_t generation = -1;
+  };
+  // node -> its current pageserver incarnation; (node, shard) -> that incarnation's slot.
+  std::map<int64_t, int64_t> incarnation_;
+  std::map<std::pair<int64_t, std::string>, Slot> slots_;
+  // (controller process, shard) -> when its latest reconcile of the shard started; shard -> when
+  // its latest generation was taken. A reconcile acts on the observed state of its start: a
+  // generation handed out after that (a re-attach racing it) is not one it could have seen.
+  std::map<std::pair<int32_t, std::string>, sim::Instant> reconcile_started_;
+  std::map<std::string, sim::Instant> latest_taken_;
+};
+
+class FailoverTargetChecker : public Checker {
+ public:
+  explicit FailoverTargetChecker(ViolationSink sink) : Checker("F1", std::move(sink)) {}
+  void OnEvent(const sim::TraceEvent& event) override;
+
+ private:
+  using InstanceKey = std::pair<int32_t, int64_t>;  // controller (process id, incarnation)
+  // Per instance: the nodes its heartbeat verdicts hold unavailable, and each shard's intended
+  // attachment as its last ctl.intent said (-1: none).
+  std::map<InstanceKey, std::set<int64_t>> judged_down_;
+  std::map<InstanceKey, std::map<std::string, int64_t>> attached_;
 };
 
 }  // namespace storsim::invariants

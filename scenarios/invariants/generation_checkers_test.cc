@@ -110,5 +110,125 @@ TEST(ValidateCheckerTest, ValidAgainstAnOlderDatabaseGenerationIsAViolation) {
   EXPECT_EQ(collector.violations.size(), 2u);
 }
 
+// ---- G1 ----
+
+sim::TraceEvent PsLocationConfig(int64_t at, int64_t node, int64_t inc, const char* mode,
+                                 int64_t gen, int64_t status = 200) {
+  return Event(at, static_cast<int32_t>(10 + node), "ps.location_config",
+               {{"node", node}, {"inc", inc}, {"shard", "t1"}, {"mode", mode}, {"gen", gen},
+                {"status", status}, {"action", "fresh"}});
+}
+
+sim::TraceEvent CtlGeneration(int64_t at, int64_t node, int64_t gen) {
+  return Event(at, 1, "ctl.generation",
+               {{"shard", "t1"}, {"generation", gen}, {"node", node}, {"via", "reconcile"},
+                {"incarnation", 1}});
+}
+
+TEST(GratuitousGenerationCheckerTest, ReissuingToTheHolderOfTheLatestGenerationIsAViolation) {
+  Collector collector;
+  GratuitousGenerationChecker checker(collector.sink());
+  Feed(checker, {
+      Event(0, 11, "ps.start", {{"node", 1}, {"inc", 1}}),
+      CtlGeneration(1, 1, 3),
+      PsLocationConfig(2, 1, 1, "AttachedSingle", 3),
+  });
+  EXPECT_TRUE(collector.violations.empty()) << collector.Describe();
+  checker.OnEvent(CtlGeneration(3, 1, 4));  // node 1 already holds generation 3, the latest
+  ASSERT_EQ(collector.violations.size(), 1u);
+  EXPECT_EQ(collector.violations[0].invariant, "G1");
+}
+
+TEST(GratuitousGenerationCheckerTest, IncrementsThatFenceOrReestablishAreLegal) {
+  Collector collector;
+  GratuitousGenerationChecker checker(collector.sink());
+  Feed(checker, {
+      Event(0, 11, "ps.start", {{"node", 1}, {"inc", 1}}),
+      Event(0, 12, "ps.start", {{"node", 2}, {"inc", 1}}),
+      CtlGeneration(1, 1, 3),
+      PsLocationConfig(2, 1, 1, "AttachedSingle", 3),
+      // A migration: the destination gets a new generation (it held none).
+      CtlGeneration(3, 2, 4),
+      PsLocationConfig(4, 2, 1, "AttachedMulti", 4),
+      PsLocationConfig(5, 1, 1, "Secondary", 0),
+      // Back to node 1, which holds only a secondary.
+      CtlGeneration(6, 1, 5),
+      PsLocationConfig(7, 1, 1, "AttachedSingle", 5),
+      // Node 1 restarts: its new incarnation holds nothing until re-attach answers.
+      Event(8, 11, "ps.start", {{"node", 1}, {"inc", 2}}),
+      Event(9, 1, "ctl.generation", {{"shard", "t1"}, {"generation", 6}, {"node", 1}, {"via", "re_attach"}, {"incarnation", 1}}),
+      Event(10, 11, "ps.local_reconcile", {{"node", 1}, {"inc", 2}, {"shard", "t1"}, {"action", "attach"}, {"gen", 6}, {"local_gen", 5}}),
+      // A refused call changes nothing; the node's AttachedMulti at an older generation is fenced.
+      PsLocationConfig(11, 2, 1, "AttachedSingle", 4, 400),
+      CtlGeneration(12, 2, 7),
+  });
+  EXPECT_TRUE(collector.violations.empty()) << collector.Describe();
+  // A slot of the previous incarnation does not count: only the current one holds anything.
+  checker.OnEvent(PsLocationConfig(13, 1, 1, "AttachedSingle", 7));
+  checker.OnEvent(CtlGeneration(14, 1, 8));
+  EXPECT_TRUE(collector.violations.empty()) << collector.Describe();
+}
+
+// drain-cancel 54: a fill's reconcile starts, the node's restart re-attach hands out g - 1 a
+// moment later, and the reconcile (acting on the observed state of its start) takes g: a race,
+// not a gratuitous increment. A reconcile started after the re-attach saw it.
+TEST(GratuitousGenerationCheckerTest, AReconcileThatStartedBeforeTheHoldersGenerationIsExcused) {
+  for (bool started_before : {true, false}) {
+    Collector collector;
+    GratuitousGenerationChecker checker(collector.sink());
+    std::vector<sim::TraceEvent> events = {Event(0, 11, "ps.start", {{"node", 1}, {"inc", 1}})};
+    if (started_before) events.push_back(Event(1, 1, "ctl.reconcile.start", {{"shard", "t1"}}));
+    events.push_back(Event(2, 1, "ctl.generation", {{"shard", "t1"}, {"generation", 5}, {"node", 1}, {"via", "re_attach"}, {"incarnation", 1}}));
+    events.push_back(Event(3, 11, "ps.local_reconcile", {{"node", 1}, {"inc", 1}, {"shard", "t1"}, {"action", "attach"}, {"gen", 5}, {"local_gen", 4}}));
+    if (!started_before) events.push_back(Event(4, 1, "ctl.reconcile.start", {{"shard", "t1"}}));
+    events.push_back(CtlGeneration(5, 1, 6));
+    Feed(checker, events);
+    EXPECT_EQ(collector.violations.empty(), started_before) << collector.Describe();
+  }
+}
+
+// ---- F1 ----
+
+sim::TraceEvent Intent(int64_t at, int64_t attached, const char* reason, int64_t inc = 1) {
+  return Event(at, 1, "ctl.intent",
+               {{"shard", "t1"}, {"attached", attached}, {"secondaries", ""}, {"sequence", at},
+                {"reason", reason}, {"incarnation", inc}});
+}
+
+sim::TraceEvent Verdict(int64_t at, const char* down, const char* up, int64_t inc = 1) {
+  return Event(at, 1, "ctl.heartbeat.verdict",
+               {{"down", down}, {"up", up}, {"incarnation", inc}});
+}
+
+TEST(FailoverTargetCheckerTest, FailingOverOntoANodeJudgedDownIsAViolation) {
+  Collector collector;
+  FailoverTargetChecker checker(collector.sink());
+  Feed(checker, {
+      Intent(0, 1, "startup"),
+      Verdict(5, "1,2", "3"),  // nodes 1 and 2 both missed the round
+  });
+  checker.OnEvent(Intent(6, 2, "node_offline"));
+  ASSERT_EQ(collector.violations.size(), 1u);
+  EXPECT_EQ(collector.violations[0].invariant, "F1");
+}
+
+TEST(FailoverTargetCheckerTest, PlacementsOnNodesJudgedUpAreLegal) {
+  Collector collector;
+  FailoverTargetChecker checker(collector.sink());
+  Feed(checker, {
+      Intent(0, 1, "startup"),
+      Verdict(5, "1,2", "3"),
+      Intent(6, 3, "node_offline"),
+      Intent(7, 3, "policy"),           // unchanged attachment: not a placement
+      Verdict(10, "1", "2,3"),          // node 2 is back
+      Intent(11, 2, "migrate"),
+      Intent(12, -1, "policy"),
+      // Another instance (a restarted controller) has its own verdicts.
+      Intent(13, 1, "startup", 2),
+      Intent(14, 3, "node_offline", 2),
+  });
+  EXPECT_TRUE(collector.violations.empty()) << collector.Describe();
+}
+
 }  // namespace
 }  // namespace storsim::invariants

@@ -2,6 +2,7 @@
 #include "scenarios/invariants/liveness_checkers.h"
 
 #include <algorithm>
+#include <iterator>
 
 namespace storsim::invariants {
 namespace {
@@ -173,6 +174,8 @@ void FailoverChecker::JudgeOne(const Trigger& trigger) {
     // The leader fails over to the node its scheduler picks (the secondary first); when that node
     // was itself cut off, undetected yet, the failover waits for that second failure: a double
     // fault, outside the single-failure bound.
+    // A move already under way when the node was marked Offline (an operator's migration that
+    // started after the node went unreachable) has its target in the intent at the mark.
     std::optional<std::string> target;
     if (const std::optional<std::string> at_mark = ValueAt(values, *offline);
         at_mark && *at_mark != "-1" && *at_mark != std::to_string(node_id)) {
@@ -219,8 +222,32 @@ bool DrainFillChecker::ClusterDisturbed(sim::Instant from, sim::Instant to) cons
                      [&](int32_t pid) { return timeline().Disturbed(pid, from, to); });
 }
 
+sim::Instant DrainFillChecker::OperationDeadline(sim::Instant from) const {
+  sim::Instant start = from;
+  sim::Instant deadline = start + bounds().operation_bound;
+  // Each round moves `start` to a later refusal, so this ends within refusals_.size() rounds.
+  for (size_t round = 0; round <= refusals_.size(); ++round) {
+    auto after = std::upper_bound(refusals_.begin(), refusals_.end(), deadline);
+    if (after == refusals_.begin()) break;
+    const sim::Instant last = *std::prev(after);
+    if (last <= start) break;
+    start = last;
+    deadline = start + bounds().operation_bound;
+  }
+  return deadline;
+}
+
 void DrainFillChecker::Handle(const sim::TraceEvent& event) {
   if (event.kind == "process.start") all_pids_.insert(static_cast<int32_t>(event.Int("pid")));
+  if (event.kind == "ctl.notify.result") {
+    const std::string_view result = event.Str("result");
+    if (result != "ok" && result != "skipped_dedupe") {
+      SIM_CHECK_MSG(refusals_.size() < 10'000'000, "L4: unbounded refusals");
+      SIM_CHECK(refusals_.empty() || refusals_.back() <= event.at);
+      refusals_.push_back(event.at);
+    }
+    return;
+  }
   if (event.kind == "process.down") {
     for (Operation& operation : operations_) {
       if (operation.pid == event.Int("pid") && !operation.ended) {
@@ -261,8 +288,11 @@ void DrainFillChecker::Judge(sim::Instant now, bool final) {
         if (operation.ended) operation.judged[check] = true;  // ended without a cancel request
         continue;
       }
-      const sim::Instant deadline = *from + (check == 0 ? bounds().cancel_bound
-                                                        : bounds().operation_bound);
+      const sim::Instant deadline =
+          check == 0 ? *from + bounds().cancel_bound : OperationDeadline(*from);
+      if (check == 1 && deadline != *from + bounds().operation_bound && due(deadline)) {
+        Count("L4 extended: control plane refusing");
+      }
       if (operation.ended && *operation.ended <= deadline && !operation.died) {
         operation.judged[check] = true;
         Count(check == 0 ? "L4 judged: cancel ended in time" : "L4 judged: ended in time");

@@ -15,7 +15,9 @@
 //          t_off + reconcile — on another node, or on P itself once it is back.
 // L4 DrainFillChecker: for every drain/fill a controller instance starts (ctl.operation):
 //      (a) a cancel request is followed by the operation's end within cancel_bound;
-//      (b) the operation ends (done, cancelled or error) within operation_bound of its start;
+//      (b) the operation ends (done, cancelled or error) within operation_bound of its start, or
+//          of the last instant inside that window at which the control plane refused or did
+//          not answer a notification (its migrations wait in their notify loop meanwhile);
 //    both while the instance stays up and nothing in the cluster is disturbed; and
 //      (c) at Finish (after heal and quiet) the leader has no node Draining/Filling without an
 //          operation of that kind running on it (snapshot).
@@ -155,6 +157,13 @@ class DrainFillChecker : public DeadlineChecker {
   std::function<DrainFillSnapshot()> take_snapshot_;
   std::vector<Operation> operations_;
   std::set<int32_t> all_pids_;
+  // Instants at which the control plane refused or did not answer a notification
+  // (ctl.notify.result other than ok / skipped_dedupe), in order: (b)'s bound counts from the
+  // last of them inside the window, since a drain's or fill's migrations wait in their notify
+  // loop for as long as the control plane refuses (SPEC §5.3 step 7).
+  std::vector<sim::Instant> refusals_;
+  // The deadline of (b) for an operation started at `from`, extended past refusals.
+  sim::Instant OperationDeadline(sim::Instant from) const;
 };
 
 class DeletionProgressChecker : public DeadlineChecker {

@@ -243,6 +243,37 @@ TEST(DrainFillCheckerTest, OperationWithoutEndIsReported) {
   EXPECT_NE(collector.violations[0].detail.find("fill of node 2"), std::string::npos);
 }
 
+// (b) counts from the control plane's last refusal inside the window: a fill whose migrations
+// wait out a 423 storm is judged once the control plane answers again.
+TEST(DrainFillCheckerTest, OperationBoundCountsFromTheLastRefusal) {
+  auto run = [](int64_t end_ms, int64_t tick_ms) {
+    Collector collector;
+    DrainFillChecker checker(collector.sink(), TestTopology(), TestBounds(),
+                             [] { return DrainFillSnapshot{}; });
+    Feed(checker, {Event(1000, kLeader, "ctl.operation", {{"op", "fill"}, {"node", 2}, {"phase", "start"}})});
+    // Refusals from 20 s to 50 s (each inside the window the previous one opened).
+    for (int64_t at = 20'000; at <= 50'000; at += 10'000) {
+      Feed(checker, {Event(at, kLeader, "ctl.notify.result",
+                           {{"tenant", "t1"}, {"shards", "0:2"}, {"result", "busy"}, {"http", 423}})});
+    }
+    // An answered notification does not extend anything.
+    Feed(checker, {Event(60'000, kLeader, "ctl.notify.result",
+                         {{"tenant", "t1"}, {"shards", "0:2"}, {"result", "ok"}, {"http", 200}})});
+    if (end_ms > 0) {
+      Feed(checker, {Event(end_ms, kLeader, "ctl.operation",
+                           {{"op", "fill"}, {"node", 2}, {"phase", "end"}, {"result", "done"}})});
+    }
+    Feed(checker, {Event(tick_ms, -1, "tick", {})});
+    return collector.violations;
+  };
+  // Ends at 100 s: past start + 60 s, but within 60 s of the last refusal (50 s): legal.
+  EXPECT_TRUE(run(100'000, 120'000).empty());
+  // Still running at 111 s, 61 s after the last refusal: reported.
+  const std::vector<Violation> missed = run(0, 111'000);
+  ASSERT_EQ(missed.size(), 1u);
+  EXPECT_EQ(missed[0].invariant, "L4");
+}
+
 TEST(DrainFillCheckerTest, NodeStuckDrainingAfterQuietIsReported) {
   for (const std::optional<std::string>& operation :
        {std::optional<std::string>(), std::optional<std::string>("drain 1")}) {

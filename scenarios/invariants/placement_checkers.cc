@@ -32,9 +32,9 @@ void AttachBeforeDetachChecker::OnEvent(const sim::TraceEvent& event) {
   if (event.kind == "ctl.intent") {
     const std::string shard(event.Str("shard"));
     if (event.Int("attached", -1) < 0) {
-      unplaced_.insert(shard);
+      unplaced_[shard].insert(event.process);
     } else {
-      unplaced_.erase(shard);
+      unplaced_[shard].erase(event.process);
     }
     return;
   }
@@ -97,7 +97,7 @@ void AttachBeforeDetachChecker::OnEvent(const sim::TraceEvent& event) {
   // applied placement while attached (e.g. the AttachedMulti destination of an abandoned
   // migration) was never read by a compute and may be demoted freely.
   const bool is_origin = applied.empty() || applied_here || (was_attached && it->second.was_applied);
-  if (was_attached && !IsAttachedMode(mode) && unplaced_.count(shard) == 0 && is_origin) {
+  if (was_attached && !IsAttachedMode(mode) && unplaced_[shard].empty() && is_origin) {
     // Covered: a newer attachment elsewhere that the control plane's spec names, so computes
     // reach it (pushed, or pulled when they refresh after losing the origin).
     const int64_t origin_generation = it->second.generation;

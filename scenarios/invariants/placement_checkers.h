@@ -45,7 +45,9 @@ class AttachBeforeDetachChecker : public Checker {
   // by pulling it on refresh).
   std::map<std::string, std::map<int, int64_t>> applied_;
   std::map<std::string, std::map<int, int64_t>> stored_;
-  std::set<std::string> unplaced_;                          // shards with no attached intent
+  // shard -> the controller processes whose latest intent attaches it nowhere (policy Detached,
+  // a detached tenant); an instance starting up may still read an attachment meanwhile.
+  std::map<std::string, std::set<int32_t>> unplaced_;
 };
 
 class NotificationOrderChecker : public Checker {

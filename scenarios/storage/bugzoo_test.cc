@@ -113,8 +113,40 @@ INSTANTIATE_TEST_SUITE_P(
         ZooCase{"ctl-dedupe-ignores-applied", "compute-refresh", 60, {"S12", "S14", "L1", "L6"}},
         // #1 in controller-roll: the restarted old pod steps the new leader down and is then
         // stopped by the rollout; no Leader after the quiet period. First at seed 1 (3 of 100).
+        // #11 (PR #9147): the notify loop of a migration in a 423 storm ignores cancellation, so
+        // the operator's move back cannot supersede it: R1. First at drain-cancel seed 5 (25 of
+        // 100; D1 3 more: the drain's waiter stuck behind it is skipped by an error).
+        ZooCase{"ctl-notify-ignores-origin-death", "drain-cancel", 30, {"R1", "D1", "L1", "L4"}},
+        // #12 (PR #9486): the LSN catch-up of a destination cut off from the safekeeper ignores
+        // the superseding move: R1. First at drain-cancel seed 23 (3 of 100: 23 28 51).
+        ZooCase{"ctl-lsn-wait-ignores-cancel", "drain-cancel", 40, {"R1", "L1"}},
+        // #14 (PR #12754): the drain ignores the operator's migration leaving the node and
+        // reports it drained while it still serves the shard: D1. First at drain-cancel seed 10
+        // (5 of 100: 10 33 60 68 80).
+        ZooCase{"ctl-drain-ignores-outgoing-migrations", "drain-cancel", 40, {"D1", "L4"}},
         ZooCase{"ctl-live-ignores-leadership", "controller-roll", 40, {"L1", "L3"}},
-        ZooCase{"k8s-liveness-off", "controller-roll", 40, {"L1", "L3"}}),
+        ZooCase{"k8s-liveness-off", "controller-roll", 40, {"L1", "L3"}},
+        // #10 (PR #9045): a detached shard stays in the compute hook's cache; when the tenant
+        // is attached again, a sibling's notification names the detached location: N1. First at
+        // compute-refresh seed 1 (9 of 100: 1 12 18 37 63 65 85 92 98).
+        ZooCase{"ctl-detach-keeps-compute-cache", "compute-refresh", 25, {"N1", "L1"}},
+        // RFC 033 "Orchestrator Fill Times Out": a fill (or drain) the deploy loop gave up on in
+        // a 423 storm is not cancelled, refuses the next node's drain (412) until that prologue
+        // times out, and the node is restarted serving shards that had somewhere to go: A1.
+        // First at drain-cancel seed 93 (1 of 200; D1, another helper's new check, fails first
+        // in 13 seeds with or without the defect). About 10 s of CPU.
+        ZooCase{"deploy-no-cancel-on-timeout", "drain-cancel", 110, {"A1", "L4"}},
+        // #6 (PR #7027): the leader restarts while a node is cut off; the node answers again and
+        // its attachment is re-issued without a refresh: G1. First at generations seed 2 (38 of
+        // 80, measured before the start-up scan marked unreached nodes unknown).
+        ZooCase{"ctl-no-refresh-unknown-observed", "generations", 10, {"G1", "L1"}},
+        // #13 (PR #9281): two nodes miss one heartbeat round; the first one's shards fail over
+        // onto the second: F1. First at pageserver-failover seed 59 (2 of 80).
+        ZooCase{"ctl-availability-transitions-per-node", "pageserver-failover", 70, {"F1", "L2"}},
+        // #15 (PR #12745): detach of a tenant whose secondary's node fails its calls, then
+        // re-attach on the old node: generation_pageserver stays NULL (L1). First at generations
+        // seed 2 (1 of 80).
+        ZooCase{"ctl-reconcile-aborts-on-first-error", "generations", 10, {"L1"}}),
     [](const ::testing::TestParamInfo<ZooCase>& info) {
       std::string name;
       const std::string full = std::string(info.param.bug) + "_in_" + info.param.scenario;

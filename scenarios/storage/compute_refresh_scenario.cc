@@ -9,8 +9,9 @@
 //
 // Targets: #7 ctl-skip-notify-after-refresh, #8 ctl-pending-notify-dropped, #9
 // ctl-dedupe-ignores-applied, #10 ctl-detach-keeps-compute-cache (sharded tenants), #17
-// ctl-activation-edits-observed-in-place, configurator-exits-on-failed; checked by S12, S14, L1,
-// L6, L7. Three compound stories aim at #8, #9 and #10: a tenant's attached pageserver crashes
+// ctl-activation-edits-observed-in-place, configurator-exits-on-failed; checked by S12, S14, N1
+// (a notification never names a location the controller itself demoted), L1, L6, L7. Three
+// compound stories aim at #8, #9 and #10: a tenant's attached pageserver crashes
 // for longer than max_offline inside a 503 storm (a failover whose notification fails, then
 // reconciles with the old node offline as a secondary); a migration A -> B -> A inside a 423
 // storm; a tenant detached and re-attached through its placement policy.
@@ -120,8 +121,9 @@ sim::FaultPlan DrawComputeRefreshPlan(sim::Random& random, StoryContext& context
         StoryFault(StoryAction::kMigrateBack, at, tenant, sim::Duration::Zero(), back_after_ms));
   }
   // Detach and re-attach a tenant (placement policy Detached, then Attached): the compute
-  // hook's cache must forget the detached shards (PR #9045).
-  if (random.Chance(1, 3)) {
+  // hook's cache must forget the detached shards (PR #9045). Only a sharded tenant can show a
+  // stale entry (a sibling's notification repeats it; N1), so those draw it more often.
+  if (random.Chance(cluster.options().shard_count > 1 ? 2 : 1, 3)) {
     const sim::Duration span =
         DrawSpan(random, sim::Duration::Seconds(2), sim::Duration::Seconds(30));
     const auto tenant = static_cast<int64_t>(random.Below(tenants));
@@ -156,7 +158,7 @@ void ComputeRefreshBody(ScenarioRun& run) {
 void RegisterComputeRefreshScenario(ScenarioRegistry& registry, const std::vector<BugInfo>& bugs) {
   registry.Add({"compute-refresh",
                 "control-plane 423/429/503 storms and 10 s answers, failed reloads, migrations "
-                "back and forth, lakebase refresh racing the push; S12 S14 L1 L6 L7 checked",
+                "back and forth, lakebase refresh racing the push; S12 S14 N1 L1 L6 L7 checked",
                 bugs, ComputeRefreshBody});
 }
 

@@ -8,7 +8,8 @@
 //
 // Targets: #14 ctl-drain-ignores-outgoing-migrations, #11 ctl-notify-ignores-origin-death, #12
 // ctl-lsn-wait-ignores-cancel, deploy-no-cancel-on-timeout; checked by L4 (drain/fill end in
-// bounded time), L1 and S12.
+// bounded time), D1 (a completed drain leaves nothing movable attached), R1 (a superseded
+// reconcile yields), L1 and S12.
 #include <algorithm>
 
 #include "model/api/http.h"
@@ -33,6 +34,17 @@ sim::FaultPlan DrawDrainCancelPlan(sim::Random& random, StoryContext& context,
                                        deploy_at + DrawSpan(random, sim::Duration::Seconds(5),
                                                             sim::Duration::Seconds(80)),
                                        0));
+    } else if (random.Chance(2, 3)) {
+      // A slow pass: the control plane answers 423 around the pass's first drain and fill, so
+      // their migrations block in the notify loop and the orchestrator times out on them. It
+      // must cancel what it gave up on, or its own operation refuses its next drain (412) and
+      // that node is restarted undrained (A1; deploy-no-cancel-on-timeout).
+      const sim::Duration storm_at =
+          deploy_at + DrawSpan(random, sim::Duration::Zero(), sim::Duration::Seconds(20));
+      const sim::Duration storm =
+          DrawSpan(random, sim::Duration::Seconds(50), sim::Duration::Seconds(120));
+      plan.faults.push_back(StoryFault(StoryAction::kNotifyStatus, storm_at, 100, storm,
+                                       static_cast<int64_t>(api::Http::kLocked)));
     }
   }
   const int drains = static_cast<int>(random.Range(1, 3));
@@ -72,6 +84,31 @@ sim::FaultPlan DrawDrainCancelPlan(sim::Random& random, StoryContext& context,
                            DrawSpan(random, sim::Duration::Seconds(10), sim::Duration::Seconds(60)),
                            0});
   }
+  // Stuck migrations that the operator supersedes (drawn last, so the draws above keep their
+  // values). A migration whose destination is cut off from the safekeeper stalls in its LSN
+  // catch-up and is moved on a few seconds later (PR #9486); a migration whose notification
+  // meets a 423 storm is moved back while it retries (PR #9147, issue #8901). Either way the
+  // superseded reconcile must yield (R1).
+  const int64_t tenants = static_cast<int64_t>(cluster.tenant_ids().size());
+  if (random.Chance(1, 2) && tenants > 0) {
+    const sim::Duration at = DrawAt(random, phase - sim::Duration::Seconds(30));
+    const int64_t tenant = random.Range(0, tenants - 1);
+    const sim::Duration cut = DrawSpan(random, sim::Duration::Seconds(30), sim::Duration::Seconds(80));
+    const int64_t supersede_ms = random.Range(3'000, 12'000);
+    plan.faults.push_back(
+        StoryFault(StoryAction::kStalledMigration, at, tenant, cut, supersede_ms));
+  }
+  if (random.Chance(1, 3) && tenants > 0) {
+    const sim::Duration at = DrawAt(random, phase - sim::Duration::Seconds(30));
+    const sim::Duration storm = DrawSpan(random, sim::Duration::Seconds(30), sim::Duration::Seconds(60));
+    const sim::Duration lead = DrawSpan(random, sim::Duration::Millis(500), sim::Duration::Seconds(5));
+    const int64_t tenant = random.Range(0, tenants - 1);
+    const int64_t back_ms = random.Range(4'000, 15'000);
+    plan.faults.push_back(StoryFault(StoryAction::kNotifyStatus, at, 100, storm,
+                                     static_cast<int64_t>(api::Http::kLocked)));
+    plan.faults.push_back(StoryFault(StoryAction::kMigrateBack, at + lead, tenant,
+                                     sim::Duration::Zero(), back_ms));
+  }
   return plan;
 }
 
@@ -84,6 +121,12 @@ void DrainCancelBody(ScenarioRun& run) {
   const sim::Duration drain_timeout = DrawSpan(random, sim::Duration::Seconds(20), sim::Duration::Seconds(90));
   const sim::Duration fill_timeout = DrawSpan(random, sim::Duration::Seconds(10), sim::Duration::Seconds(60));
   swarm += " drain_timeout=" + drain_timeout.ToString() + " fill_timeout=" + fill_timeout.ToString();
+  // One seed in three runs many tenants, so that the fill after a restart has shards to move
+  // back: with the plan's 423 storm around the deploy pass, it times out (a slow fill).
+  if (random.Chance(1, 3)) {
+    options.tenants = std::max(options.tenants, 6);
+    swarm += " tenants_final=" + std::to_string(options.tenants);
+  }
   StoryShape shape;
   shape.phase = sim::Duration::Seconds(120);
   shape.quiet = sim::Duration::Seconds(60);

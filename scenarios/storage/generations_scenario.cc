@@ -83,6 +83,37 @@ sim::FaultPlan DrawGenerationsPlan(sim::Random& random, StoryContext& context,
     const sim::Duration at = DrawAt(random, phase);
     plan.faults.push_back(StoryFault(StoryAction::kDbSlow, at, 0, span, extra_ms));
   }
+  // (Drawn after everything above, so the plans of the stories above are unchanged.)
+  // The leader restarts while a node is cut off from every pod (alive, still attached): the new
+  // instance's start-up scan misses the node, so its observed state is unknown until the node
+  // answers heartbeats again and is activated (PR #7027, issue #7006).
+  if (random.Chance(1, 2)) {
+    const sim::ProcessId node = pageserver();
+    const sim::Duration at = DrawAt(random, phase - sim::Duration::Seconds(30));
+    const sim::Duration span =
+        DrawSpan(random, sim::Duration::Seconds(20), sim::Duration::Seconds(60));
+    const sim::Duration crash_after =
+        DrawSpan(random, sim::Duration::Seconds(1), sim::Duration::Seconds(8));
+    for (sim::ProcessId pod : pods) {
+      plan.faults.push_back({at, sim::FaultKind::kPartition, node, pod, span, 0});
+    }
+    plan.faults.push_back(StoryFault(StoryAction::kPodCrash, at + crash_after, 0));
+  }
+  // The control plane detaches a tenant and attaches it again while the node with its secondary
+  // fails every call (crashed, but not long enough to be marked offline), late in the phase so no
+  // later migration re-issues the generation (PR #12745).
+  if (random.Chance(1, 2)) {
+    const int64_t tenant = random.Range(0, 2);
+    const sim::Duration at =
+        phase - sim::Duration::Seconds(40) + DrawAt(random, sim::Duration::Seconds(20));
+    const sim::Duration down =
+        DrawSpan(random, sim::Duration::Seconds(20), sim::Duration::Seconds(28));
+    const sim::Duration hold =
+        DrawSpan(random, sim::Duration::Seconds(6), sim::Duration::Seconds(15));
+    plan.faults.push_back(StoryFault(StoryAction::kCrashSecondary, at, tenant, down));
+    plan.faults.push_back(
+        StoryFault(StoryAction::kPolicyCycle, at + sim::Duration::Seconds(1), tenant, hold));
+  }
   return plan;
 }
 

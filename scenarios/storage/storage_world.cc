@@ -1,10 +1,13 @@
 // Building the storage world and attaching the SPEC checkers.
 #include "scenarios/storage/storage_world.h"
 
+#include "scenarios/invariants/availability_checkers.h"
 #include "scenarios/invariants/data_checkers.h"
 #include "scenarios/invariants/generation_checkers.h"
 #include "scenarios/invariants/leadership_checkers.h"
+#include "scenarios/invariants/notification_checkers.h"
 #include "scenarios/invariants/placement_checkers.h"
+#include "scenarios/invariants/progress_checkers.h"
 #include "scenarios/invariants/split_checkers.h"
 #include "scenarios/invariants/storage_checkers.h"
 #include "sim/env.h"
@@ -39,6 +42,7 @@ invariants::ConvergenceSnapshot TakeConvergenceSnapshot(sim::Simulation& simulat
     }
     entry.pending_notification = shard.pending_compute_notification;
     entry.db_generation = cluster.ShardGenerationGroundTruth(entry.shard);
+    entry.db_generation_pageserver = cluster.ShardGenerationPageserverGroundTruth(entry.shard);
   }
   for (size_t i = 0; i < cluster.pageserver_ids().size(); ++i) {
     const sim::Process& process = simulation.process(cluster.pageserver_ids()[i]);
@@ -187,6 +191,8 @@ StorageWorld::StorageWorld(ScenarioRun& run, cluster::ClusterOptions options) : 
   run.AddChecker(std::make_unique<invariants::SteppedDownSilenceChecker>(sink, /*strict=*/false));
   run.AddChecker(std::make_unique<invariants::GenerationChecker>(sink, db));
   run.AddChecker(std::make_unique<invariants::PageserverMonotonicityChecker>(sink));
+  run.AddChecker(std::make_unique<invariants::GratuitousGenerationChecker>(sink));
+  run.AddChecker(std::make_unique<invariants::FailoverTargetChecker>(sink));
   run.AddChecker(std::make_unique<invariants::NoOverwriteChecker>(sink));
   run.AddChecker(std::make_unique<invariants::IndexVisibilityChecker>(sink));
   run.AddChecker(std::make_unique<invariants::LayerPresenceChecker>(sink, db));
@@ -196,6 +202,7 @@ StorageWorld::StorageWorld(ScenarioRun& run, cluster::ClusterOptions options) : 
   run.AddChecker(std::make_unique<invariants::AttachBeforeDetachChecker>(sink));
   run.AddChecker(std::make_unique<invariants::DeletionBlockingChecker>(sink));
   run.AddChecker(std::make_unique<invariants::NotificationOrderChecker>(sink));
+  run.AddChecker(std::make_unique<invariants::NotificationTargetChecker>(sink));
   run.AddChecker(std::make_unique<invariants::ShardRowsChecker>(sink, db));
   convergence_ = std::make_shared<invariants::ConvergenceChecker>(sink, [this] {
     return TakeConvergenceSnapshot(run_.simulation(), *cluster_);
@@ -208,6 +215,7 @@ StorageWorld::StorageWorld(ScenarioRun& run, cluster::ClusterOptions options) : 
   topology.database = cluster->postgres_id();
   topology.remote_storage = cluster->s3_id();
   const invariants::LivenessBounds bounds = BoundsFrom(cluster->options());
+  run.AddChecker(std::make_unique<invariants::PlannedRestartChecker>(sink, topology));
   end_of_run_.push_back(
       &run.AddChecker(std::make_unique<invariants::FailoverChecker>(sink, topology, bounds)));
   end_of_run_.push_back(&run.AddChecker(std::make_unique<invariants::DrainFillChecker>(
@@ -219,6 +227,26 @@ StorageWorld::StorageWorld(ScenarioRun& run, cluster::ClusterOptions options) : 
   end_of_run_.push_back(&run.AddChecker(std::make_unique<invariants::LinearizabilityChecker>(sink)));
   end_of_run_.push_back(&run.AddChecker(std::make_unique<invariants::NotificationRetryChecker>(
       sink, [this] { return TakeNotificationRetrySnapshot(run_.simulation(), *cluster_); })));
+  // D1 and R1 (progress_checkers.h): a completed drain leaves nothing movable attached; a
+  // superseded reconcile yields within one DB transaction plus one in-flight notification.
+  run.AddChecker(std::make_unique<invariants::DrainedNodeChecker>(
+      sink, topology, [cluster](int64_t node) -> std::optional<std::map<std::string, std::string>> {
+        for (size_t i = 0; i < cluster->pageserver_ids().size(); ++i) {
+          if (static_cast<int64_t>(cluster->NodeIdOf(i)) != node) continue;
+          const pageserver::PageserverSnapshot state = cluster->pageserver(i).Snapshot();
+          if (!state.running) return std::nullopt;
+          std::map<std::string, std::string> attached;
+          for (const pageserver::SlotSnapshot& slot : state.slots) {
+            if (api::IsAttached(slot.mode)) attached[slot.shard.ToString()] = api::LocationModeName(slot.mode);
+          }
+          return attached;
+        }
+        return std::nullopt;
+      }));
+  end_of_run_.push_back(&run.AddChecker(std::make_unique<invariants::SupersessionChecker>(
+      sink, topology,
+      cluster->options().controller.timings.db_connect_timeout +
+          cluster->options().controller.timings.notify_timeout)));
 }
 
 void StorageWorld::CheckConvergence() {

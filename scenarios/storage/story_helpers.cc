@@ -22,6 +22,7 @@ constexpr const char* kActionNames[] = {
     "db_down",    "db_slow",       "db_failover",  "roll",            "pod_crash",
     "deploy_pass", "drain",        "fill",         "migrate_from",    "pod_lose_node",
     "pod_crash_old", "split", "crash_attached", "policy_cycle", "migrate_back",
+    "crash_secondary", "stalled_migration",
     // New action names go here, in the order of the enum.
 };
 static_assert(std::size(kActionNames) == static_cast<size_t>(StoryAction::kCount));
@@ -158,6 +159,67 @@ sim::ProcessId AttachedPageserverOf(StoryContext& context, int64_t index) {
     }
   }
   return -1;
+}
+
+// The pageserver (process) the leader intends tenant index `index`'s first shard to have its
+// first secondary on; -1 when there is no single leader that knows it.
+sim::ProcessId SecondaryPageserverOf(StoryContext& context, int64_t index) {
+  cluster::Cluster& cluster = *context.cluster;
+  const auto& tenants = cluster.tenant_ids();
+  if (tenants.empty()) return -1;
+  const std::string& tenant = tenants[static_cast<size_t>(index) % tenants.size()];
+  for (size_t slot = 0; slot < cluster.controller_ids().size(); ++slot) {
+    if (!context.simulation->process(cluster.controller_ids()[slot]).up()) continue;
+    const controller::ControllerSnapshot state = cluster.controller(slot).Snapshot();
+    if (!state.running || state.status != controller::LeadershipStatus::kLeader) continue;
+    for (const auto& [id, shard] : state.shards) {
+      if (id.tenant_id != tenant || shard.intent.secondary.empty()) continue;
+      for (size_t i = 0; i < cluster.pageserver_ids().size(); ++i) {
+        if (cluster.NodeIdOf(i) == shard.intent.secondary.front()) {
+          return cluster.pageserver_ids()[i];
+        }
+      }
+      return -1;
+    }
+  }
+  return -1;
+}
+
+// kStalledMigration: the operator migrates the tenant's first shard from A to its secondary B
+// (which the story has cut off from the safekeeper: B attaches but cannot reach the origin's
+// LSNs), and after `supersede_after` migrates it on to a third node C (back to A with two nodes),
+// superseding the stalled migration (PR #9486: the LSN catch-up wait must be cancellable).
+void StalledMigrationScript(cluster::Cluster* cluster, sim::Simulation* simulation,
+                            const std::string& tenant, sim::Duration supersede_after,
+                            sim::Env& env) {
+  auto described = cluster->CallController(env, api::kTenantDescribe,
+                                           api::TenantDescribeRequest{tenant},
+                                           simulation->Now() + sim::Duration::Seconds(30));
+  if (!described.ok() || described->shards.empty() || !described->shards[0].attached) return;
+  const api::ShardPlacement& shard = described->shards[0];
+  const api::NodeId origin = *shard.attached;
+  const size_t count = cluster->pageserver_ids().size();
+  const api::NodeId stalled =
+      shard.secondaries.empty() ? (origin % count) + 1 : shard.secondaries[0];
+  if (stalled == origin) return;
+  api::NodeId next = origin;
+  for (size_t k = 0; k < count; ++k) {
+    const api::NodeId candidate = cluster->NodeIdOf(k);
+    if (candidate != origin && candidate != stalled) {
+      next = candidate;
+      break;
+    }
+  }
+  const sim::Instant supersede_at = simulation->Now() + supersede_after;
+  for (const api::NodeId to : {stalled, next}) {
+    env.Emit("operator.migrate", {sim::TraceField::Str("shard", shard.shard.ToString()),
+                                  sim::TraceField::Int("to", static_cast<int64_t>(to))});
+    const sim::Instant deadline =
+        to == stalled ? supersede_at : simulation->Now() + sim::Duration::Seconds(30);
+    (void)cluster->CallController(env, api::kTenantShardMigrate,
+                                  api::TenantShardMigrateRequest{shard.shard, to}, deadline);
+    if (to == stalled && simulation->Now() < supersede_at) env.Sleep(supersede_at - simulation->Now());
+  }
 }
 
 // kPolicyCycle: the operator detaches the tenant (placement policy Detached) and, after
@@ -363,6 +425,36 @@ void ApplyStory(const std::shared_ptr<StoryContext>& context,
                                  [cluster, simulation, tenant, back_after](sim::Env& env) {
                                    MigrateBackScript(cluster, simulation, tenant, back_after, env);
                                  });
+      break;
+    }
+    case StoryAction::kCrashSecondary: {
+      const sim::ProcessId pageserver = SecondaryPageserverOf(*story, fault.a);
+      if (pageserver < 0 || !simulation->process(pageserver).up()) break;
+      sim::Fault crash;
+      crash.kind = sim::FaultKind::kCrash;
+      crash.a = pageserver;
+      crash.duration = fault.duration;
+      sim::ApplyFault(*simulation, crash);  // restarts it after the duration
+      break;
+    }
+    case StoryAction::kStalledMigration: {
+      const auto& tenants = cluster->tenant_ids();
+      if (tenants.empty() || fault.duration <= sim::Duration::Zero()) break;
+      const std::string tenant = tenants[static_cast<size_t>(fault.a) % tenants.size()];
+      // The destination is the shard's secondary (the leader's intent): cut it off first.
+      const sim::ProcessId destination = SecondaryPageserverOf(*story, fault.a);
+      if (destination < 0 || !simulation->process(destination).up()) break;
+      sim::Fault partition;
+      partition.kind = sim::FaultKind::kPartition;
+      partition.a = destination;
+      partition.b = cluster->safekeeper_id();
+      partition.duration = fault.duration;
+      sim::ApplyFault(*simulation, partition);  // heals itself after the duration
+      const sim::Duration supersede_after = sim::Duration::Millis(std::max<int64_t>(fault.value, 1));
+      cluster->RunOperatorScript(
+          "stalled_migration", [cluster, simulation, tenant, supersede_after](sim::Env& env) {
+            StalledMigrationScript(cluster, simulation, tenant, supersede_after, env);
+          });
       break;
     }
     case StoryAction::kCount:

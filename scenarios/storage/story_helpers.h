@@ -90,6 +90,12 @@ enum class StoryAction : int64_t {
                        // `duration` (the compute hook's cache across a detach, PR #9045)
   kMigrateBack = 19,   // tenant index `a`'s shard 0 is migrated away, then back to where it was
                        // after `value` ms (A -> B -> A, PR #9435)
+  kCrashSecondary = 20,  // the pageserver holding tenant index `a`'s shard 0 secondary (the
+                         // leader's intent) crashes for `duration` (a node whose calls fail
+                         // while the controller still counts it available, PR #12745)
+  kStalledMigration = 21,  // tenant index `a`'s shard 0 is migrated to a node cut off from the
+                           // safekeeper for `duration` (its LSN catch-up stalls), and `value` ms
+                           // later migrated on to another node (superseding it, PR #9486)
   // New actions go here, just above kCount (and their name at the end of kActionNames).
   kCount,
 };

@@ -1,0 +1,110 @@
+// N1: notifications name live attachments (see notification_checkers.h).
+#include "scenarios/invariants/notification_checkers.h"
+
+#include <cstdlib>
+#include <iterator>
+#include <vector>
+
+#include "scenarios/invariants/storage_checkers.h"
+#include "sim/check.h"
+
+namespace storsim::invariants {
+namespace {
+
+bool IsAttachedMode(std::string_view mode) {
+  return mode == "AttachedSingle" || mode == "AttachedMulti" || mode == "AttachedStale";
+}
+
+}  // namespace
+
+std::map<int64_t, int64_t> ParseNotifyShards(std::string_view text) {
+  return ParsePlacement(text, ':');
+}
+
+void NotificationTargetChecker::SetSlot(std::string_view shard, int64_t node, SlotState state,
+                                        std::string_view mode, sim::Instant at) {
+  const ShardParts parts = ParseShard(shard);
+  SIM_CHECK_MSG(!parts.tenant.empty(), "a shard id without a tenant");
+  slots_[SlotKey{parts.tenant, parts.shard_number, parts.shard_count, node}] =
+      Demotion{state, std::string(mode), at};
+}
+
+void NotificationTargetChecker::OnEvent(const sim::TraceEvent& event) {
+  if (event.kind == "ctl.status") {
+    status_[event.process] = std::string(event.Str("status"));
+    return;
+  }
+  if (event.kind == "process.down") {
+    status_.erase(static_cast<int32_t>(event.Int("pid")));  // a dead instance leads nothing
+    return;
+  }
+  if (event.kind == "ps.start") {
+    // A restarted node's slots follow its re-attach response: unknown here until configured.
+    const int64_t node = event.Int("node");
+    for (auto it = slots_.begin(); it != slots_.end();) {
+      it = std::get<3>(it->first) == node ? slots_.erase(it) : std::next(it);
+    }
+    return;
+  }
+  if (event.kind == "ps.local_reconcile") {
+    // The re-attach decided this slot; not a location_config of the controller's.
+    const ShardParts parts = ParseShard(event.Str("shard"));
+    slots_.erase(SlotKey{parts.tenant, parts.shard_number, parts.shard_count, event.Int("node")});
+    return;
+  }
+  if (event.kind == "ps.attach") {
+    SetSlot(event.Str("shard"), event.Int("node"), SlotState::kAttached, event.Str("mode"),
+            event.at);
+    return;
+  }
+  if (event.kind == "ps.location_config") {
+    if (event.Int("status") != 200) return;  // refused: the slot did not change
+    const std::string_view mode = event.Str("mode");
+    SetSlot(event.Str("shard"), event.Int("node"),
+            IsAttachedMode(mode) ? SlotState::kAttached : SlotState::kDemoted, mode, event.at);
+    return;
+  }
+  if (event.kind == "ctl.notify.send") OnNotifySend(event);
+}
+
+void NotificationTargetChecker::OnNotifySend(const sim::TraceEvent& event) {
+  if (event.Int("attempt") != 0) {
+    ++counts_["retries_skipped"];
+    return;
+  }
+  // The sender must be the single Leader.
+  int leaders = 0;
+  for (const auto& [pid, status] : status_) leaders += status == "Leader" ? 1 : 0;
+  auto sender = status_.find(event.process);
+  if (leaders != 1 || sender == status_.end() || sender->second != "Leader") {
+    ++counts_["not_single_leader"];
+    return;
+  }
+  ++counts_["judged"];
+  const std::string tenant(event.Str("tenant"));
+  const std::map<int64_t, int64_t> shards = ParseNotifyShards(event.Str("shards"));
+  const int listed = static_cast<int>(shards.size());
+  for (const auto& [number, node] : shards) {
+    // An unsharded tenant's slots carry count 0 (TenantShardId::ToString is the bare tenant id);
+    // count 1 is accepted too.
+    std::vector<int> counts;
+    if (listed > 1) {
+      counts = {listed};
+    } else {
+      counts = {0, 1};
+    }
+    for (int count : counts) {
+      auto it = slots_.find(SlotKey{tenant, static_cast<int>(number), count, node});
+      if (it == slots_.end() || it->second.state != SlotState::kDemoted) continue;
+      Report("N1", event.at,
+             "leader p" + std::to_string(event.process) + " notified tenant " + tenant +
+                 " shards " + std::string(event.Str("shards")) + ": shard " +
+                 std::to_string(number) + " named on node " + std::to_string(node) +
+                 ", where a location_config made it " + it->second.mode + " at " +
+                 it->second.at.ToString() + " with no attachment there since");
+      return;  // one report per request
+    }
+  }
+}
+
+}  // namespace storsim::invariants

@@ -1,0 +1,71 @@
+// Notification content invariant (beyond SPEC.md §10; stated in scenarios/README.md as N1).
+//
+// N1  NotificationTargetChecker: every notify-attach request the single leader starts sending
+//     (the first attempt of a send: ctl.notify.send attempt=0) names, for each shard, a node that
+//     still holds the shard attached as far as the controller has configured it. A node whose
+//     latest accepted location_config for that shard (ps.location_config, status 200) moved it to
+//     Secondary or Detached, with no attachment of the shard there since (ps.location_config in an
+//     attached mode, ps.attach, or a shard split onto it), is never named: the controller itself
+//     took the attachment away, so a compute pointed there reads from a location that no longer
+//     serves the shard.
+//
+// Why this statement and not a stronger one (e.g. "names the node attached at the shard's latest
+// generation"): a notification triggered by one shard repeats the last placement of its
+// siblings, and a sibling may be mid-migration (its destination attached at a newer generation,
+// its origin AttachedStale and still serving) — the origin is legal there. The correct controller
+// announces a new placement before it demotes the old location (attach, notify, then demote;
+// SPEC §5.3, §6.3 and S12), and drops a detached shard from its compute hook (PR #9045), so a
+// location it demoted itself is never in its hook's cache.
+//
+// Not judged (the statement says nothing there):
+//   - sends by an instance that is not the single Leader (its latest ctl.status; a process that
+//     went down leads nothing): a stepped-down or not yet leading instance is S3's and S2's
+//     business;
+//   - nodes that restarted since the demotion (ps.start): their slots then follow the re-attach
+//     response, decided by the controller's intent, not by its last location_config; the shard's
+//     state there is unknown to this checker until the next location_config or ps.attach;
+//   - retries (attempt > 0) of a send: the request was decided at the first attempt, under the
+//     tenant's send lock; what changed meanwhile waits for that lock.
+// Shards of the request are matched to pageserver slots by tenant, shard number and shard count
+// (the count is the number of shards the request lists; an unsharded tenant's slots have count 0).
+#pragma once
+
+#include <map>
+#include <set>
+#include <string>
+#include <tuple>
+
+#include "scenarios/invariants/checker.h"
+
+namespace storsim::invariants {
+
+class NotificationTargetChecker : public Checker {
+ public:
+  explicit NotificationTargetChecker(ViolationSink sink) : Checker("N1", std::move(sink)) {}
+  void OnEvent(const sim::TraceEvent& event) override;
+  std::map<std::string, int64_t> Metrics() const override { return counts_; }
+
+ private:
+  enum class SlotState : uint8_t { kAttached, kDemoted };
+  struct Demotion {
+    SlotState state = SlotState::kAttached;
+    std::string mode;       // the mode of the latest accepted config
+    sim::Instant at;        // when it was accepted
+  };
+  // (tenant, shard number, shard count, node) -> the slot's state as the controller configured it.
+  using SlotKey = std::tuple<std::string, int, int, int64_t>;
+
+  void OnNotifySend(const sim::TraceEvent& event);
+  void SetSlot(std::string_view shard, int64_t node, SlotState state, std::string_view mode,
+               sim::Instant at);
+
+  std::map<SlotKey, Demotion> slots_;
+  std::map<int32_t, std::string> status_;  // controller pid -> latest ctl.status
+  std::map<std::string, int64_t> counts_;  // judged / skipped sends, for Metrics
+};
+
+// "0:3,1:5" (shard number : node id, the compute hook's ctl.notify.* format) -> {0: 3, 1: 5}.
+// Malformed entries are skipped.
+std::map<int64_t, int64_t> ParseNotifyShards(std::string_view text);
+
+}  // namespace storsim::invariants
