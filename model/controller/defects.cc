@@ -78,6 +78,31 @@ std::vector<api::DefectInfo> ControllerDefects() {
        "a reconcile whose attached location is already right demotes the old attachments before "
        "it retries a pending compute notification, so computes lose the pageserver the control "
        "plane still names (e.g. after a notify failure during a pageserver restart)"},
+      {kDefectResultClobbersConcurrentObserved, component,
+       "code-reading hazard, SPEC §6.2 Result with §4.1 re-attach (service.rs process_result)",
+       "G1",
+       "a reconcile result writes its observation of a node over the re-attach answer recorded "
+       "while it ran, so the next reconcile takes a new generation for an attachment that "
+       "already holds the latest one"},
+      {kDefectReAttachKeepsObservedMode, component,
+       "code-reading hazard, SPEC §4.1 re-attach (service.rs re_attach updates only the "
+       "observed generation)",
+       "G1",
+       "re-attach records the node at its new generation in the attached mode observed before "
+       "the restart (e.g. AttachedMulti), so the next reconcile takes another generation for an "
+       "attachment that already holds the latest one"},
+      {kDefectResultOverwritesPendingNotify, component,
+       "code-reading hazard, SPEC §6.2 Result with §3.2 start-up notifications (service.rs "
+       "process_result)",
+       "L6",
+       "a reconcile result clears the pending-notification flag a failed background (start-up) "
+       "notification set while it ran, so the control plane keeps a stale placement"},
+      {kDefectOperationFinalizeGivesUp, component,
+       "code-reading hazard, SPEC §7 (service.rs drain and fill tasks end on a failed policy "
+       "write)",
+       "L4",
+       "the drain or fill task gives up when its final policy write hits a database outage, "
+       "leaving the node Draining or Filling with nothing to end it"},
       {kDefectCanaryGenerationReuse, component, "canary (storsim)", "S4",
        "each live migration hands the destination the previous generation again (the "
        "origin's), so two nodes attach at one generation"},

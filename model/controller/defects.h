@@ -90,6 +90,30 @@ inline constexpr char kDefectPersistedOperationWithoutTask[] =
 // names it. The fixed variant retries first and demotes only once the control plane has the new
 // placement (2xx, or 423: persisted, applied later or pulled by the compute on refresh).
 inline constexpr char kDefectDemoteBeforePendingNotify[] = "ctl-demote-before-pending-notify";
+// Code-reading hazard, SPEC §6.2 "Result" with §4.1 re-attach (service.rs process_result applies
+// the reconciler's observed deltas over whatever changed meanwhile): a node that restarted and
+// re-attached during a reconcile gets the reconciler's pre-restart observation back (the old
+// generation), so the next reconcile sees a generation mismatch and takes a needless new
+// generation. The fixed variant marks an entry that changed under the reconciler uncertain.
+inline constexpr char kDefectResultClobbersConcurrentObserved[] =
+    "ctl-result-clobbers-concurrent-observed";
+// Code-reading hazard, SPEC §4.1 re-attach (service.rs re_attach: only conf.generation is
+// updated): a node that restarted while observed in another attached mode (AttachedMulti in the
+// middle of a migration, AttachedStale) is recorded at the new generation in that old mode,
+// although it attaches AttachedSingle as the answer says; the next reconcile sees a mode mismatch
+// and takes a needless new generation. The fixed variant records AttachedSingle.
+inline constexpr char kDefectReAttachKeepsObservedMode[] = "ctl-re-attach-keeps-observed-mode";
+// Code-reading hazard, SPEC §6.2 "Result" with §3.2 start-up notifications (service.rs
+// process_result sets pending_compute_notification from the result): a start-up notification
+// that fails in the background while a reconcile of the shard runs sets the flag, and the
+// reconcile's result, snapshotted before, clears it, so nothing retries the notification. The
+// fixed variant keeps a flag set after the reconciler's snapshot.
+inline constexpr char kDefectResultOverwritesPendingNotify[] =
+    "ctl-result-overwrites-pending-notify";
+// Code-reading hazard, SPEC §7 (service.rs drain/fill background tasks): the policy write that
+// ends a drain or fill fails on a database error and the task ends there, leaving the node
+// Draining or Filling with no task to end it. The fixed variant retries transient errors.
+inline constexpr char kDefectOperationFinalizeGivesUp[] = "ctl-operation-finalize-gives-up";
 // Canary (storsim): a live migration hands the destination the generation before the new one.
 inline constexpr char kDefectCanaryGenerationReuse[] = "canary-generation-reuse";
 

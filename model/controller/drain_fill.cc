@@ -48,6 +48,34 @@ bool Service::AwaitWaiters(std::vector<std::pair<TenantShardId, uint64_t>>& wait
   return waiters.size() <= keep_at_most;
 }
 
+absl::Status Service::FinalizeNodePolicy(NodeId node_id, NodeSchedulingPolicy from,
+                                         NodeSchedulingPolicy policy, const char* reason) {
+  // A database outage at the end of a drain or fill would otherwise leave the node Draining or
+  // Filling with no task to end it (L4; upstream gives up at the first error:
+  // kDefectOperationFinalizeGivesUp). Bounded: about five minutes of outage.
+  constexpr int kAttemptsMax = 32;
+  absl::Status status = SetNodePolicy(node_id, policy, reason);
+  if (context_.Defect(kDefectOperationFinalizeGivesUp)) return status;
+  for (int attempt = 1; attempt < kAttemptsMax && !status.ok(); ++attempt) {
+    const bool transient = absl::IsUnavailable(status) || absl::IsDeadlineExceeded(status) ||
+                           absl::IsAborted(status);
+    auto node = nodes_.find(node_id);
+    if (!transient || status_ != LeadershipStatus::kLeader || node == nodes_.end() ||
+        node->second.policy != from) {
+      break;
+    }
+    SIM_MARK("ctl.operation.finalize_retry");
+    context_.env().Sleep(sim::Duration::Seconds(std::min(1 << std::min(attempt, 4), 10)));
+    node = nodes_.find(node_id);
+    if (status_ != LeadershipStatus::kLeader || node == nodes_.end() ||
+        node->second.policy != from) {
+      break;
+    }
+    status = SetNodePolicy(node_id, policy, reason);
+  }
+  return status;
+}
+
 void Service::DrainTask(NodeId node_id, CancelToken cancel) {
   const size_t in_flight_max = static_cast<size_t>(context_.timings().drain_fill_in_flight_max);
   const bool ignore_outgoing = context_.Defect(kDefectDrainIgnoresOutgoing);
@@ -88,7 +116,8 @@ void Service::DrainTask(NodeId node_id, CancelToken cancel) {
   }
   if (!cancel.cancelled()) AwaitWaiters(waiters, 0, cancel, true);
   if (cancel.cancelled()) {
-    absl::Status status = SetNodePolicy(node_id, NodeSchedulingPolicy::kActive, "drain_cancelled");
+    absl::Status status = FinalizeNodePolicy(node_id, NodeSchedulingPolicy::kDraining,
+                                             NodeSchedulingPolicy::kActive, "drain_cancelled");
     EndOperation(OperationKind::kDrain, node_id, status.ok() ? "cancelled" : "error",
                  status.ok() ? "" : "finalize: " + status.ToString());
     return;
@@ -98,7 +127,8 @@ void Service::DrainTask(NodeId node_id, CancelToken cancel) {
     EndOperation(OperationKind::kDrain, node_id, "error", "node state changed");
     return;
   }
-  absl::Status status = SetNodePolicy(node_id, NodeSchedulingPolicy::kPauseForRestart, "drained");
+  absl::Status status = FinalizeNodePolicy(node_id, NodeSchedulingPolicy::kDraining,
+                                           NodeSchedulingPolicy::kPauseForRestart, "drained");
   EndOperation(OperationKind::kDrain, node_id, status.ok() ? "done" : "error",
                status.ok() ? "" : "finalize: " + status.ToString());
 }
@@ -180,8 +210,9 @@ void Service::FillTask(NodeId node_id, CancelToken cancel) {
     EndOperation(OperationKind::kFill, node_id, "error", "node state changed");
     return;
   }
-  absl::Status status = SetNodePolicy(node_id, NodeSchedulingPolicy::kActive,
-                                      cancel.cancelled() ? "fill_cancelled" : "filled");
+  absl::Status status =
+      FinalizeNodePolicy(node_id, NodeSchedulingPolicy::kFilling, NodeSchedulingPolicy::kActive,
+                         cancel.cancelled() ? "fill_cancelled" : "filled");
   EndOperation(OperationKind::kFill, node_id,
                !status.ok() ? "error" : cancel.cancelled() ? "cancelled" : "done",
                status.ok() ? "" : "finalize: " + status.ToString());

@@ -197,6 +197,7 @@ void Service::SpawnReconciler(TenantShard& shard, Priority priority,
     Reconciler reconciler(context_, db_, pageservers_, compute_hook_, std::move(input),
                           available_now);
     ReconcileResult result = reconciler.Run();
+    result.pending_at_spawn = must_notify;
     if (pre_10352 && result.status.ok() && must_notify && attached) {
       const NotifyOutcome outcome =
           compute_hook_.Notify(shard_id, stripe_size, preferred_az, *attached, cancel);
@@ -230,7 +231,14 @@ void Service::ApplyResult(const ReconcileResult& result) {
   if (it == shards_.end()) return;  // tenant gone
   TenantShard& shard = it->second;
   if (result.generation > shard.generation) shard.generation = result.generation;
-  shard.pending_compute_notification = result.pending_compute_notification;
+  // A notification that failed in the background while the reconciler ran (the start-up
+  // notifications) set the flag after the snapshot; the result knows nothing of it, so writing
+  // the result's flag over it would lose the retry (upstream process_result does:
+  // kDefectResultOverwritesPendingNotify).
+  const bool set_meanwhile = shard.pending_compute_notification && !result.pending_at_spawn;
+  shard.pending_compute_notification =
+      result.pending_compute_notification ||
+      (set_meanwhile && !context_.Defect(kDefectResultOverwritesPendingNotify));
   if (shard.reconciler && shard.reconciler->sequence <= result.sequence) shard.reconciler.reset();
 
   // Observed deltas: what the reconciler changed, applied on top of what we know now.
@@ -245,7 +253,16 @@ void Service::ApplyResult(const ReconcileResult& result) {
     if (had == has && (!had || before->second == after->second)) continue;
     auto node_it = nodes_.find(node);
     const bool available = node_it != nodes_.end() && node_it->second.available();
-    if (!available) {
+    auto current = shard.observed.locations.find(node);
+    const bool present = current != shard.observed.locations.end();
+    const bool changed_meanwhile = (present != had || (had && current->second != before->second)) &&
+                                   !(present && has && current->second == after->second);
+    if (changed_meanwhile && !context_.Defect(kDefectResultClobbersConcurrentObserved)) {
+      // Someone else (a re-attach, an activation, a heartbeat) recorded this node while the
+      // reconciler ran: neither view is known to be current, so ask the node before acting.
+      SIM_MARK("ctl.result_observed_conflict");
+      shard.observed.locations[node] = std::nullopt;
+    } else if (!available) {
       shard.observed.locations[node] = std::nullopt;
     } else if (has) {
       shard.observed.locations[node] = after->second;

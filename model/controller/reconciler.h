@@ -32,6 +32,7 @@ struct ReconcileResult {
   ObservedState original_observed;
   ObservedState observed;
   bool pending_compute_notification = false;
+  bool pending_at_spawn = false;  // the shard's flag in the snapshot the reconciler started from
   bool stop = false;  // the step-down marker pushed into the result channel
 };
 

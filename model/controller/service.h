@@ -184,6 +184,10 @@ class Service {
     return HandleCancel(request, OperationKind::kFill);
   }
   absl::Status SetNodePolicy(NodeId node, NodeSchedulingPolicy policy, const char* reason);
+  // The policy write that ends a drain or fill (from `from` to `policy`): transient database
+  // errors are retried with backoff while this instance leads and the node is still `from`.
+  absl::Status FinalizeNodePolicy(NodeId node, NodeSchedulingPolicy from,
+                                  NodeSchedulingPolicy policy, const char* reason);
 
   // --- drain_fill.cc (§7.2) ---
   void DrainTask(NodeId node, CancelToken cancel);

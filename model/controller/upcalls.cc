@@ -58,6 +58,10 @@ api::ReAttachResponse Service::HandleReAttach(const api::ReAttachRequest& reques
         shard.observed.locations[request.node_id] = std::nullopt;
       } else if (observed->second.has_value()) {
         observed->second->generation = generation;
+        // The node attaches in the mode the answer names, whatever it held before it restarted.
+        if (!context_.Defect(kDefectReAttachKeepsObservedMode)) {
+          observed->second->mode = api::LocationMode::kAttachedSingle;
+        }
       }
       // In-flight reconcilers of these shards are not cancelled (TODO upstream).
     }

@@ -89,6 +89,27 @@ TEST(AttachBeforeDetachCheckerTest, DemotingTheDestinationOfAnAbandonedMigration
   EXPECT_EQ(collector.violations[0].invariant, "S12");
 }
 
+// shard-split 372/395: an aborted split's children on the parent's node are detached. The
+// placement the computes run names shard 0 of the 2-shard tenant, not shard 0 of 4.
+TEST(AttachBeforeDetachCheckerTest, AChildOfAnAbortedSplitIsNotTheAppliedShardOfItsNumber) {
+  Collector collector;
+  AttachBeforeDetachChecker checker(collector.sink());
+  Feed(checker, {
+      Event(1, 1, "ctl.intent", {{"shard", "t1-0002"}, {"attached", 1}}),
+      Event(2, 5, "ps.location_config", {{"node", 1}, {"shard", "t1-0002"}, {"mode", "AttachedSingle"}, {"gen", 1}, {"status", 200}}),
+      Event(3, 8, "cplane.spec_changed", {{"tenant", "t1"}, {"version", 1}, {"shard_count", 2}, {"shards", "0@1,1@2"}}),
+      Event(3, 8, "cplane.spec_applied", {{"tenant", "t1"}, {"version", 1}, {"shards", "0@1,1@2"}}),
+      // The split attaches the children beside the parent, then aborts and detaches them.
+      Event(4, 5, "ps.location_config", {{"node", 1}, {"shard", "t1-0004"}, {"mode", "AttachedSingle"}, {"gen", 1}, {"status", 200}}),
+      Event(5, 5, "ps.location_config", {{"node", 1}, {"shard", "t1-0004"}, {"mode", "Detached"}, {"gen", 0}, {"status", 200}}),
+  });
+  EXPECT_TRUE(collector.violations.empty()) << collector.Describe();
+  // The parent itself is what the computes read: detaching it is still a violation.
+  checker.OnEvent(Event(6, 5, "ps.location_config", {{"node", 1}, {"shard", "t1-0002"}, {"mode", "Detached"}, {"gen", 0}, {"status", 200}}));
+  ASSERT_EQ(collector.violations.size(), 1u);
+  EXPECT_EQ(collector.violations[0].invariant, "S12");
+}
+
 TEST(AttachBeforeDetachCheckerTest, AnAttachmentFromReAttachCountsAsTheNewerOne) {
   Collector collector;
   AttachBeforeDetachChecker checker(collector.sink());

@@ -169,6 +169,16 @@ void GratuitousGenerationChecker::OnEvent(const sim::TraceEvent& event) {
     }
     return;
   }
+  if (event.kind == "ps.split") {
+    // The parent's slot is gone once its children are attached (they have their own events).
+    const int64_t node = event.Int("node");
+    auto current = incarnation_.find(node);
+    if (current != incarnation_.end() && event.Int("inc") != current->second) return;
+    if (event.Int("status") == 200 && event.Str("result") == "split") {
+      slots_.erase({node, std::string(event.Str("shard"))});
+    }
+    return;
+  }
   if (event.kind == "ps.local_reconcile" || event.kind == "ps.location_config") {
     const int64_t node = event.Int("node");
     auto current = incarnation_.find(node);
@@ -198,14 +208,35 @@ void GratuitousGenerationChecker::OnEvent(const sim::TraceEvent& event) {
     reconcile_started_[{event.process, std::string(event.Str("shard"))}] = event.at;
     return;
   }
+  if (event.kind == "ctl.migrations") {
+    loading_since_[{event.process, event.Int("incarnation")}] = event.at;
+    return;
+  }
+  if (event.kind == "ctl.location_config.result") {
+    if (event.Str("result") == "ok") {
+      last_acted_[std::string(event.Str("shard"))][{event.process, event.Int("incarnation")}] =
+          event.at;
+    }
+    return;
+  }
   if (event.kind != "ctl.generation") return;
   const int64_t node = event.Int("node");
   const std::string shard(event.Str("shard"));
   const int64_t generation = event.Int("generation");
+  const InstanceKey taker{event.process, event.Int("incarnation")};
   auto previous = latest_taken_.find(shard);
   const bool have_previous = previous != latest_taken_.end();
   const sim::Instant previous_taken = have_previous ? previous->second : event.at;
   latest_taken_[shard] = event.at;
+  std::map<InstanceKey, sim::Instant>& acted = last_acted_[shard];
+  bool other_acted_since_load = false;
+  if (auto loading = loading_since_.find(taker); loading != loading_since_.end()) {
+    for (const auto& [instance, at] : acted) {
+      if (instance != taker && at > loading->second) other_acted_since_load = true;
+    }
+  }
+  acted[taker] = event.at;
+  if (other_acted_since_load) return;  // another leader's doing, unknown to this one
   auto slot = slots_.find({node, shard});
   if (slot == slots_.end() || slot->second.mode != "AttachedSingle" ||
       slot->second.generation != generation - 1) {

@@ -87,6 +87,13 @@ class GratuitousGenerationChecker : public Checker {
   // generation handed out after that (a re-attach racing it) is not one it could have seen.
   std::map<std::pair<int32_t, std::string>, sim::Instant> reconcile_started_;
   std::map<std::string, sim::Instant> latest_taken_;
+  // instance (process, incarnation) -> when it began loading the database (ctl.migrations);
+  // shard -> instance -> when that instance last took a generation for it or had a location
+  // call accepted. An instance cannot know what another one did after it began loading (the
+  // step-down protocol's unfenced dual-leader window: S2's dual-actor metric accounts for it).
+  using InstanceKey = std::pair<int32_t, int64_t>;
+  std::map<InstanceKey, sim::Instant> loading_since_;
+  std::map<std::string, std::map<InstanceKey, sim::Instant>> last_acted_;
 };
 
 class FailoverTargetChecker : public Checker {

@@ -187,6 +187,70 @@ TEST(GratuitousGenerationCheckerTest, AReconcileThatStartedBeforeTheHoldersGener
   }
 }
 
+// shard-split 395: a split on the pageserver replaces the parent's slot by its children; after
+// the split aborts, re-attaching the parent takes a new generation, which is not gratuitous.
+TEST(GratuitousGenerationCheckerTest, ReattachingAParentAfterItsSplitIsLegal) {
+  for (bool split : {true, false}) {
+    Collector collector;
+    GratuitousGenerationChecker checker(collector.sink());
+    std::vector<sim::TraceEvent> events = {
+        Event(0, 11, "ps.start", {{"node", 1}, {"inc", 1}}),
+        CtlGeneration(1, 1, 2),
+        PsLocationConfig(2, 1, 1, "AttachedSingle", 2),
+    };
+    if (split) {
+      events.push_back(Event(3, 11, "ps.split", {{"node", 1}, {"inc", 1}, {"shard", "t1"}, {"gen", 2}, {"children", "t1-0002,t1-0102"}, {"status", 200}, {"result", "split"}}));
+    }
+    events.push_back(CtlGeneration(4, 1, 3));
+    Feed(checker, events);
+    EXPECT_EQ(collector.violations.size(), split ? 0u : 1u) << collector.Describe();
+  }
+}
+
+// db-outage 17: a takeover whose step-down failed leaves the old leader acting for a moment; it
+// migrates the shard to node 1 at g - 1 after the new leader began loading the database, and the
+// new leader, knowing only the older placement, later takes g for node 1. The new leader could
+// not know; had the old leader's generation come before the load, it would have. (db-outage 270:
+// the same with the old leader's location call making node 1 AttachedSingle.)
+TEST(GratuitousGenerationCheckerTest, AnotherLeadersGenerationAfterThisOneLoadedIsExcused) {
+  for (bool loaded_first : {true, false}) {
+    Collector collector;
+    GratuitousGenerationChecker checker(collector.sink());
+    const sim::TraceEvent loaded =
+        Event(loaded_first ? 2 : 5, 2, "ctl.migrations", {{"incarnation", 1}});
+    std::vector<sim::TraceEvent> events = {Event(0, 11, "ps.start", {{"node", 1}, {"inc", 1}})};
+    if (loaded_first) events.push_back(loaded);
+    // The old leader (process 1) takes g - 1 = 5 for node 1, which attaches.
+    events.push_back(Event(3, 1, "ctl.generation", {{"shard", "t1"}, {"generation", 5}, {"node", 1}, {"via", "live_migration"}, {"incarnation", 1}}));
+    events.push_back(PsLocationConfig(4, 1, 1, "AttachedSingle", 5));
+    if (!loaded_first) events.push_back(loaded);
+    // The new leader (process 2) takes 6 for the same node.
+    events.push_back(Event(6, 2, "ctl.generation", {{"shard", "t1"}, {"generation", 6}, {"node", 1}, {"via", "live_migration"}, {"incarnation", 1}}));
+    Feed(checker, events);
+    EXPECT_EQ(collector.violations.size(), loaded_first ? 0u : 1u) << collector.Describe();
+  }
+}
+
+TEST(GratuitousGenerationCheckerTest, AnotherLeadersLocationCallAfterThisOneLoadedIsExcused) {
+  for (bool loaded_first : {true, false}) {
+    Collector collector;
+    GratuitousGenerationChecker checker(collector.sink());
+    const sim::TraceEvent loaded =
+        Event(loaded_first ? 3 : 6, 2, "ctl.migrations", {{"incarnation", 1}});
+    std::vector<sim::TraceEvent> events = {Event(0, 11, "ps.start", {{"node", 1}, {"inc", 1}})};
+    // The old leader (process 1) takes 5 for node 1 (AttachedMulti), then cuts over.
+    events.push_back(Event(1, 1, "ctl.generation", {{"shard", "t1"}, {"generation", 5}, {"node", 1}, {"via", "live_migration"}, {"incarnation", 1}}));
+    events.push_back(PsLocationConfig(2, 1, 1, "AttachedMulti", 5));
+    if (loaded_first) events.push_back(loaded);
+    events.push_back(PsLocationConfig(4, 1, 1, "AttachedSingle", 5));
+    events.push_back(Event(5, 1, "ctl.location_config.result", {{"shard", "t1"}, {"node", 1}, {"mode", "AttachedSingle"}, {"generation", 5}, {"result", "ok"}, {"incarnation", 1}}));
+    if (!loaded_first) events.push_back(loaded);
+    events.push_back(Event(7, 2, "ctl.generation", {{"shard", "t1"}, {"generation", 6}, {"node", 1}, {"via", "reconcile"}, {"incarnation", 1}}));
+    Feed(checker, events);
+    EXPECT_EQ(collector.violations.size(), loaded_first ? 0u : 1u) << collector.Describe();
+  }
+}
+
 // ---- F1 ----
 
 sim::TraceEvent Intent(int64_t at, int64_t attached, const char* reason, int64_t inc = 1) {

@@ -171,6 +171,18 @@ void FailoverChecker::JudgeOne(const Trigger& trigger) {
       if (at <= t0) held = attachment;
     }
     if (!held || held->mode != "AttachedSingle") continue;
+    // A stale attachment: another node already held the shard AttachedSingle at a newer
+    // generation before P went (a migration away from P that failed before P was demoted).
+    // There is nothing to fail over (pageserver-failover 337).
+    const bool superseded = std::any_of(
+        attached_single_.begin(), attached_single_.end(), [&, &shard = shard](const Attached& other) {
+          return other.shard == shard && other.node != node_id &&
+                 other.generation > held->generation && other.at <= t0;
+        });
+    if (superseded) {
+      Count("L2 excused: the node's attachment was already superseded");
+      continue;
+    }
     // The leader fails over to the node its scheduler picks (the secondary first); when that node
     // was itself cut off, undetected yet, the failover waits for that second failure: a double
     // fault, outside the single-failure bound.

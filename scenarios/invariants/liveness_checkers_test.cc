@@ -85,6 +85,25 @@ TEST(FailoverCheckerTest, ShardLeftOnTheDeadNodeIsReported) {
   EXPECT_NE(collector.violations[0].detail.find("t1 was attached on node 1"), std::string::npos);
 }
 
+// pageserver-failover 337: a migration away from node 1 attached node 2 at a newer generation and
+// failed before demoting node 1 (the intent names node 1 again). When node 1 dies, its stale
+// attachment needs no failover: node 2 serves. The same history without node 2's attachment is
+// ShardLeftOnTheDeadNodeIsReported.
+TEST(FailoverCheckerTest, AnAttachmentAlreadySupersededNeedsNoFailover) {
+  Collector collector;
+  FailoverChecker checker(collector.sink(), TestTopology(), TestBounds());
+  std::vector<sim::TraceEvent> events = FailoverPrelude();
+  events.insert(events.end() - 1,
+                Event(5'000, kPs2, "ps.location_config",
+                      {{"node", 2}, {"shard", "t1"}, {"mode", "AttachedSingle"}, {"gen", 4},
+                       {"status", 200}}));
+  Feed(checker, events);
+  Feed(checker, {Event(45'000, kLeader, "ctl.node.availability", {{"node", 1}, {"to", "Offline"}}),
+                 Event(90'000, -1, "tick", {})});
+  EXPECT_TRUE(collector.violations.empty()) << collector.Describe();
+  EXPECT_EQ(checker.Metrics()["L2 excused: the node's attachment was already superseded"], 1);
+}
+
 // The leader fails over to node 2, which is itself crashed meanwhile (undetected yet): a double
 // fault, excused, although node 3 stayed healthy; the same history with node 2 healthy is a miss.
 TEST(FailoverCheckerTest, FailoverTargetDisturbedIsExcused) {

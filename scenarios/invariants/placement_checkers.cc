@@ -2,6 +2,7 @@
 #include "scenarios/invariants/placement_checkers.h"
 
 #include "scenarios/invariants/storage_checkers.h"
+#include "sim/check.h"
 
 namespace storsim::invariants {
 namespace {
@@ -28,6 +29,11 @@ std::optional<int64_t> AttachmentGenerations::Of(const std::string& shard, int64
 
 // ---- S12 ----
 
+namespace {
+// Shard counts 0 and 1 both mean unsharded.
+int NormalCount(int count) { return count <= 1 ? 0 : count; }
+}  // namespace
+
 void AttachBeforeDetachChecker::OnEvent(const sim::TraceEvent& event) {
   if (event.kind == "ctl.intent") {
     const std::string shard(event.Str("shard"));
@@ -39,7 +45,14 @@ void AttachBeforeDetachChecker::OnEvent(const sim::TraceEvent& event) {
     return;
   }
   if (event.kind == "cplane.spec_changed") {
-    auto& stored = stored_[std::string(event.Str("tenant"))];
+    const std::string tenant(event.Str("tenant"));
+    // A placement names shards of one count: shard 0 of a 2-shard spec is not shard 0 of the
+    // 4-shard children an unfinished split left on a pageserver.
+    const int count = NormalCount(static_cast<int>(event.Int("shard_count", 0)));
+    SIM_CHECK_MSG(version_count_[tenant].size() < 1'000'000, "S12: unbounded spec versions");
+    version_count_[tenant][event.Int("version", 0)] = count;
+    stored_count_[tenant] = count;
+    auto& stored = stored_[tenant];
     stored.clear();
     for (const auto& [number, node] : ParsePlacement(event.Str("shards"))) {
       stored[static_cast<int>(number)] = node;
@@ -47,7 +60,12 @@ void AttachBeforeDetachChecker::OnEvent(const sim::TraceEvent& event) {
     return;
   }
   if (event.kind == "cplane.spec_applied") {
-    auto& applied = applied_[std::string(event.Str("tenant"))];
+    const std::string tenant(event.Str("tenant"));
+    const auto& versions = version_count_[tenant];
+    auto version = versions.find(event.Int("version", 0));
+    const int count = version != versions.end() ? version->second : stored_count_[tenant];
+    applied_count_[tenant] = count;
+    auto& applied = applied_[tenant];
     applied.clear();
     for (const auto& [number, node] : ParsePlacement(event.Str("shards"))) {
       applied[static_cast<int>(number)] = node;
@@ -60,7 +78,8 @@ void AttachBeforeDetachChecker::OnEvent(const sim::TraceEvent& event) {
       auto named = applied.find(parts.shard_number);
       if (named == applied.end()) continue;
       for (auto& [node, slot] : nodes) {
-        slot.was_applied = node == named->second && IsAttachedMode(slot.mode);
+        slot.was_applied = NormalCount(parts.shard_count) == count && node == named->second &&
+                           IsAttachedMode(slot.mode);
       }
     }
     return;
@@ -78,7 +97,8 @@ void AttachBeforeDetachChecker::OnEvent(const sim::TraceEvent& event) {
     auto named = applied.find(parts.shard_number);
     slots_[shard][event.Int("node")] =
         Slot{std::string(event.Str("mode")), event.Int("gen"),
-             named != applied.end() && named->second == event.Int("node")};
+             NormalCount(parts.shard_count) == applied_count_[parts.tenant] &&
+                 named != applied.end() && named->second == event.Int("node")};
     return;
   }
   if (event.kind != "ps.location_config" || event.Int("status") != 200) return;
@@ -91,7 +111,9 @@ void AttachBeforeDetachChecker::OnEvent(const sim::TraceEvent& event) {
   const ShardParts parts = ParseShard(shard);
   const auto& applied = applied_[parts.tenant];
   auto applied_node = applied.find(parts.shard_number);
-  const bool applied_here = applied_node != applied.end() && applied_node->second == node;
+  const bool same_count = NormalCount(parts.shard_count) == applied_count_[parts.tenant];
+  const bool applied_here =
+      same_count && applied_node != applied.end() && applied_node->second == node;
   // The origin is a slot the computes were told to use. Before the control plane applied any
   // placement of the tenant, every attached slot may be it; after, a slot that was never the
   // applied placement while attached (e.g. the AttachedMulti destination of an abandoned

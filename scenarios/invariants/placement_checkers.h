@@ -48,6 +48,11 @@ class AttachBeforeDetachChecker : public Checker {
   // shard -> the controller processes whose latest intent attaches it nowhere (policy Detached,
   // a detached tenant); an instance starting up may still read an attachment meanwhile.
   std::map<std::string, std::set<int32_t>> unplaced_;
+  // tenant -> the shard count of each spec version, of the stored spec and of the applied one
+  // (a placement names shards of that count only; 0 = unsharded).
+  std::map<std::string, std::map<int64_t, int>> version_count_;
+  std::map<std::string, int> stored_count_;
+  std::map<std::string, int> applied_count_;
 };
 
 class NotificationOrderChecker : public Checker {

@@ -147,7 +147,21 @@ INSTANTIATE_TEST_SUITE_P(
         // #15 (PR #12745): detach of a tenant whose secondary's node fails its calls, then
         // re-attach on the old node: generation_pageserver stays NULL (L1). First at generations
         // seed 2 (1 of 80).
-        ZooCase{"ctl-reconcile-aborts-on-first-error", "generations", 10, {"L1"}}),
+        ZooCase{"ctl-reconcile-aborts-on-first-error", "generations", 10, {"L1"}},
+        // Four code-reading hazards of the fifth session (rare: each about 1 in 400 seeds).
+        // A node restarts during a migration; the reconcile's result writes its pre-restart
+        // observation over the re-attach answer and the next reconcile takes another generation:
+        // G1. First at pageserver-failover seed 101.
+        ZooCase{"ctl-result-clobbers-concurrent-observed", "pageserver-failover", 120, {"G1"}},
+        // A node restarts while observed AttachedMulti; re-attach keeps the mode and the next
+        // reconcile takes another generation: G1. First at drain-cancel seed 192.
+        ZooCase{"ctl-re-attach-keeps-observed-mode", "drain-cancel", 220, {"G1"}},
+        // A start-up notification fails while a reconcile of the shard runs; the result clears
+        // the pending flag and nothing retries: L6. First at shard-split seed 347.
+        ZooCase{"ctl-result-overwrites-pending-notify", "shard-split", 380, {"L6"}},
+        // The database fails while a drain finalizes; the drain ends and the node stays Draining:
+        // L4. First at chaos seed 177 (2 of 400).
+        ZooCase{"ctl-operation-finalize-gives-up", "chaos", 200, {"L4"}}),
     [](const ::testing::TestParamInfo<ZooCase>& info) {
       std::string name;
       const std::string full = std::string(info.param.bug) + "_in_" + info.param.scenario;
