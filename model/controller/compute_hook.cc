@@ -171,6 +171,10 @@ void ComputeHook::HandleDetach(const api::TenantShardId& shard) {
   // Keep the entry (its lock may be held); an empty shard map just means "incomplete".
 }
 
+void ComputeHook::ForgetRemoteState() {
+  for (auto& [tenant, state] : tenants_) state.last.reset();
+}
+
 void ComputeHook::DropTenant(const std::string& tenant_id) {
   auto it = tenants_.find(tenant_id);
   if (it == tenants_.end()) return;

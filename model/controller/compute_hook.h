@@ -51,6 +51,10 @@ class ComputeHook {
   void HandleDetach(const api::TenantShardId& shard);
   // Forget a tenant entirely (tenant deleted).
   void DropTenant(const std::string& tenant_id);
+  // Another controller may have notified the control plane meanwhile (an unfenced takeover):
+  // what this instance last sent is no longer known to be what the control plane holds, so the
+  // next notification of every tenant is sent, not deduplicated.
+  void ForgetRemoteState();
 
   // For tests and snapshots: the last request known applied for a tenant.
   std::optional<api::NotifyAttachRequest> LastApplied(const std::string& tenant_id) const;

@@ -103,6 +103,21 @@ std::vector<api::DefectInfo> ControllerDefects() {
        "L4",
        "the drain or fill task gives up when its final policy write hits a database outage, "
        "leaving the node Draining or Filling with nothing to end it"},
+      {kDefectStartupActivatesUnscannedNodes, component,
+       "code-reading hazard, SPEC §3.2 (service.rs startup_reconcile heartbeats every node)", "L1",
+       "a node the start-up scan did not reach becomes Active from the initial heartbeat without "
+       "a listing, so an attachment the database no longer places there is never detached"},
+      {kDefectStepDownIgnoresUpcalls, component,
+       "code-reading hazard, SPEC §3.3 with §4.1 (service.rs step_down waits for reconcilers "
+       "only; re_attach and validate hold no gate)",
+       "S3",
+       "an upcall (re-attach) that passed the leadership check before step-down began commits "
+       "its DB writes after the step-down response"},
+      {kDefectUnfencedTakeoverTrustsStartup, component,
+       "code-reading hazard, SPEC §3.6 window 1 (a failed step-down: the new leader proceeds)",
+       "L1",
+       "after a takeover whose step-down failed, the new leader never re-reads what the old one "
+       "did before its pod stopped, so its generations and observed state stay stale"},
       {kDefectCanaryGenerationReuse, component, "canary (storsim)", "S4",
        "each live migration hands the destination the previous generation again (the "
        "origin's), so two nodes attach at one generation"},

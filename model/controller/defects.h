@@ -114,6 +114,26 @@ inline constexpr char kDefectResultOverwritesPendingNotify[] =
 // ends a drain or fill fails on a database error and the task ends there, leaving the node
 // Draining or Filling with no task to end it. The fixed variant retries transient errors.
 inline constexpr char kDefectOperationFinalizeGivesUp[] = "ctl-operation-finalize-gives-up";
+// Code-reading hazard, SPEC §3.2 start-up (service.rs startup_reconcile: the initial heartbeat
+// round goes to every node loaded from the database): a node the location scan did not reach but
+// that answers the heartbeat becomes Active without the activation listing, so locations it holds
+// that the database no longer places there (a detach that failed while it was cut off) are never
+// cleaned up. The fixed variant leaves such a node Offline for the loop to activate.
+inline constexpr char kDefectStartupActivatesUnscannedNodes[] =
+    "ctl-startup-activates-unscanned-nodes";
+// Code-reading hazard, SPEC §3.3 with §4.1 (service.rs step_down waits for the reconcilers gate
+// only; the re-attach and validate handlers hold no gate): an upcall that passed the leadership
+// check before step-down began keeps running, and its DB writes (re_attach's generation
+// increments) land after the step-down response. The fixed variant makes step-down wait for
+// in-flight upcall handlers (they hold the reconcilers gate) and refuse new ones with 503.
+inline constexpr char kDefectStepDownIgnoresUpcalls[] = "ctl-step-down-ignores-upcalls";
+// Code-reading hazard, SPEC §3.6 window 1 (service.rs startup: a failed step-down is logged and
+// the new leader proceeds): the old leader, never told, keeps acting until its pod is stopped (a
+// live migration's generation increment, a demotion), and the new leader's memory of those
+// shards stays wrong for good: nothing re-reads it (L1). The fixed variant re-reads the
+// generations and re-scans every node once the old pod must be gone.
+inline constexpr char kDefectUnfencedTakeoverTrustsStartup[] =
+    "ctl-unfenced-takeover-trusts-startup";
 // Canary (storsim): a live migration hands the destination the generation before the new one.
 inline constexpr char kDefectCanaryGenerationReuse[] = "canary-generation-reuse";
 

@@ -74,6 +74,9 @@ inline constexpr char kStepDownServed[] = "ctl.step_down.served";
 inline constexpr char kMigrations[] = "ctl.migrations";
 inline constexpr char kLease[] = "ctl.lease";
 inline constexpr char kStartupComplete[] = "ctl.startup_complete";
+// After an unfenced takeover: {result ("ok", "not_leader", "db_error"), shards (generations
+// raised), nodes (nodes the re-scan reached)}.
+inline constexpr char kTakeoverResync[] = "ctl.takeover_resync";
 inline constexpr char kExit[] = "ctl.exit";
 inline constexpr char kLocationConfigSend[] = "ctl.location_config.send";
 inline constexpr char kLocationConfigResult[] = "ctl.location_config.result";

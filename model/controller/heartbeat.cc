@@ -40,7 +40,7 @@ void Service::HeartbeatLoop() {
   }
 }
 
-void Service::HeartbeatRound(bool initial) {
+void Service::HeartbeatRound(bool initial, const std::set<NodeId>* scanned) {
   using Reply = absl::StatusOr<api::UtilizationResponse>;
   std::vector<std::pair<NodeId, sim::Future<Reply>>> calls;
   for (const auto& [id, node] : nodes_) {
@@ -88,9 +88,18 @@ void Service::HeartbeatRound(bool initial) {
   context_.Emit(events::kHeartbeatVerdict,
                 {TraceField::Str("down", down), TraceField::Str("up", up)});
   if (initial) {
-    // Start-up: responders become Active directly, without activation reconciles.
-    for (const auto& [id, next] : updates) {
+    // Start-up: responders become Active directly, without activation reconciles. One the scan
+    // did not list would hold locations nobody knows of (a shard the DB no longer places there is
+    // never detached, L1); it is left Offline for the loop to activate with a listing
+    // (upstream heartbeats every node here: kDefectStartupActivatesUnscannedNodes).
+    const bool activate_unscanned = context_.Defect(kDefectStartupActivatesUnscannedNodes);
+    for (auto [id, next] : updates) {
       NodeState& node = nodes_.at(id);
+      if (scanned != nullptr && !activate_unscanned && next == api::NodeAvailability::kActive &&
+          scanned->count(id) == 0) {
+        SIM_MARK("ctl.startup.unscanned_node_left_offline");
+        next = node.availability;
+      }
       if (next == api::NodeAvailability::kActive && !node.available()) {
         node.cancel = CancelToken(context_.env().scheduler());
       }

@@ -3,7 +3,7 @@
 // instance forwards everything except step_down and the probes to the leader named by the DB row
 // (503 when there is no row or the row names itself, 500 on a proxy transport error, 40 s
 // timeout); a lease-protocol candidate forwards the same way to the lease holder; a Leader serves, and tenant-mutating handlers first wait <= 30 s for
-// startup_complete (else 408).
+// startup_complete (else 408). Upcalls hold the reconcilers gate while they run (see Serve).
 #include <functional>
 #include <string>
 
@@ -108,6 +108,28 @@ void Service::Serve(sim::RpcMethod<Req, Resp> method, GateKind kind,
                     if (kind == GateKind::kTenantMutating && !WaitForStartup()) {
                       Resp response{};
                       response.status = api::Http::kRequestTimeout;
+                      return response;
+                    }
+                    if (kind == GateKind::kUpcall &&
+                        !context_.Defect(kDefectStepDownIgnoresUpcalls)) {
+                      // Upcalls (re-attach, validate) hold the reconcilers gate while they run,
+                      // as shard splits do, so step-down (StopReconcilers) waits for them and no
+                      // DB write of theirs lands after the step-down response; once the gate is
+                      // closed a new upcall gets 503 (the pageserver retries and reaches the
+                      // successor). Upstream's handlers hold no gate: the defect restores that.
+                      if (reconcilers_gate_closed_) {
+                        context_.Emit(events::kHttp503,
+                                      {TraceField::Str("method", method.name),
+                                       TraceField::Str("reason", "stepping_down")});
+                        Resp response{};
+                        response.status = api::Http::kServiceUnavailable;
+                        return response;
+                      }
+                      ++reconcilers_in_flight_;
+                      reconcilers_idle_.Reset();
+                      Resp response = (this->*handler)(request);
+                      SIM_CHECK(reconcilers_in_flight_ > 0);
+                      if (--reconcilers_in_flight_ == 0) reconcilers_idle_.Set();
                       return response;
                     }
                     return (this->*handler)(request);

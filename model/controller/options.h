@@ -58,6 +58,10 @@ struct ControllerTimings {
   sim::Duration location_scan_timeout = sim::Duration::Seconds(5);
   int location_scan_attempts = 6;
   sim::Duration location_scan_deadline = sim::Duration::Seconds(15);
+  // After a takeover whose step-down failed (the old leader may still have acted until its pod
+  // was stopped: k8s grace 30 s), re-read generations and re-scan locations once this long after
+  // start-up (kDefectUnfencedTakeoverTrustsStartup turns it off).
+  sim::Duration takeover_resync_delay = sim::Duration::Seconds(45);
   sim::Duration startup_reconcile_timeout = sim::Duration::Seconds(30);
   sim::Duration startup_wait_for_handlers = sim::Duration::Seconds(30);
   // Forwarding (§3.4).

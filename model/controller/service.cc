@@ -53,6 +53,7 @@ void Service::Run() {
   if (!WaitForDatabase()) ExitProcess("database unreachable");
 
   std::optional<std::vector<api::ObservedShard>> handed_over;
+  bool unfenced_takeover = false;
   if (options.protocol == LeadershipProtocol::kStepDown) {
     // Step 2: who leads now.
     auto leader = db_.GetLeader();
@@ -65,6 +66,7 @@ void Service::Run() {
     if (leader_at_start_ && !self_restart && options.start_as_candidate) {
       std::optional<api::StepDownResponse> response = RequestStepDown(*leader_at_start_);
       if (response) handed_over = response->observed;
+      unfenced_takeover = !response.has_value();
     }
     // Step 4: migrations only after step-down (PR #8756).
     if (!context_.Defect(kDefectMigrationsBeforeStepDown)) RunMigrations();
@@ -100,6 +102,9 @@ void Service::Run() {
                          [this, unknown]() mutable { DetachUnknownShards(std::move(unknown)); });
   }
   SpawnBackgroundLoops();
+  if (unfenced_takeover && !context_.Defect(kDefectUnfencedTakeoverTrustsStartup)) {
+    context_.env().Spawn("ctl.takeover_resync", [this] { ResyncAfterUnfencedTakeover(); });
+  }
   context_.env().shutdown_requested().Wait();
   // Graceful stop: release a held lease so a successor need not wait for expiry.
   if (lease) ReleaseLease();
@@ -209,7 +214,7 @@ std::vector<std::pair<NodeId, TenantShardId>> Service::StartupReconcile(
     observed = ScanLocations(&scanned);
   }
   // b. Initial heartbeat round: responders become Active.
-  HeartbeatRound(/*initial=*/true);
+  HeartbeatRound(/*initial=*/true, handed_over ? nullptr : &scanned);
   // c. Intent from observed, then schedule; unknown shards are detached in the background.
   std::vector<std::pair<NodeId, TenantShardId>> unknown;
   for (auto& [id, shard_observed] : observed) {

@@ -72,6 +72,10 @@ class Service {
       const std::optional<std::vector<api::ObservedShard>>& handed_over);
   // `answered` (optional) gets every node whose listing arrived.
   std::map<TenantShardId, ObservedState> ScanLocations(std::set<NodeId>* answered = nullptr);
+  // The step-down protocol's unfenced takeover: the old leader never answered, so whatever it did
+  // after this instance loaded the database is unknown here. Once it must be gone, re-read the
+  // generations and re-scan every node, then reconcile (model/controller/takeover_resync.cc).
+  void ResyncAfterUnfencedTakeover();
   void StartupComputeNotifications();
   void SpawnBackgroundLoops();
   void BackgroundReconcileLoop();
@@ -110,7 +114,10 @@ class Service {
 
   // --- heartbeat.cc (§6.6) ---
   void HeartbeatLoop();
-  void HeartbeatRound(bool initial);
+  // `initial`: the start-up round, whose responders become Active without activation reconciles;
+  // `scanned` (start-up without a handover): the nodes whose locations the scan listed; a
+  // responder outside it stays Offline so that the loop's next round activates it with a listing.
+  void HeartbeatRound(bool initial, const std::set<NodeId>* scanned = nullptr);
   void HandleTransition(NodeId node, AvailabilityTransition transition);
   void NodeToOffline(NodeId node);
   void NodeToActive(NodeId node);

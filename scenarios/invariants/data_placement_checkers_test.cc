@@ -136,6 +136,26 @@ TEST(AttachBeforeDetachCheckerTest, DetachingAShardWithNoAttachedIntentIsLegal) 
   EXPECT_TRUE(collector.violations.empty()) << collector.Describe();
 }
 
+// generations 941: a detach sent while the policy placed the shard nowhere lands after the policy
+// placed it again; the request was on its way. A detach sent after the re-placement is judged.
+TEST(AttachBeforeDetachCheckerTest, ADetachSentWhileUnplacedMayLandLater) {
+  for (bool sent_while_unplaced : {true, false}) {
+    Collector collector;
+    AttachBeforeDetachChecker checker(collector.sink());
+    std::vector<sim::TraceEvent> events = {
+        Event(1, 5, "ps.location_config", {{"node", 1}, {"shard", "t1"}, {"mode", "AttachedSingle"}, {"gen", 1}, {"status", 200}}),
+        Event(2, 1, "ctl.intent", {{"shard", "t1"}, {"attached", -1}}),
+    };
+    const sim::TraceEvent send = Event(3, 1, "ctl.location_config.send", {{"shard", "t1"}, {"node", 1}, {"mode", "Detached"}});
+    if (sent_while_unplaced) events.push_back(send);
+    events.push_back(Event(4, 1, "ctl.intent", {{"shard", "t1"}, {"attached", 2}}));
+    if (!sent_while_unplaced) events.push_back(send);
+    events.push_back(Event(5, 5, "ps.location_config", {{"node", 1}, {"shard", "t1"}, {"mode", "Detached"}, {"gen", 0}, {"status", 200}}));
+    Feed(checker, events);
+    EXPECT_EQ(collector.violations.size(), sent_while_unplaced ? 0u : 1u) << collector.Describe();
+  }
+}
+
 // generations 20: the leader detaches a shard whose policy became Detached while a second
 // instance starting up still reads the old attachment; the leader's intent decides.
 TEST(AttachBeforeDetachCheckerTest, ADetachByAnInstanceThatUnplacedTheShardIsLegal) {
@@ -220,6 +240,39 @@ TEST(NotificationOrderCheckerTest, OverlappingSendsAndRevertedPlacementsAreViola
       Event(11, 8, "cplane.notify_answered", {{"tenant", "t1"}, {"shards", "0@1"}, {"outcome", "applied"}}),
   });
   EXPECT_EQ(collector.violations.size(), 2u) << collector.Describe();
+}
+
+TEST(NotificationOrderCheckerTest, SplitBrainPlacementsAreCountedNotJudged) {
+  // db-outage seed 759: the successor (p2) took over unilaterally while the old leader (p1),
+  // never told, still migrated; p2's start-up notification named the node its stale scan saw.
+  auto applied = [](int64_t at, int32_t from, const char* shards) {
+    return Event(at, 8, "cplane.notify_answered",
+                 {{"tenant", "t1"}, {"shards", shards}, {"outcome", "applied"}, {"from", from}});
+  };
+  auto send = [](int64_t at, int32_t pid) {
+    return Event(at, pid, "ctl.notify.send", {{"tenant", "t1"}, {"incarnation", 1}});
+  };
+  auto result = [](int64_t at, int32_t pid) {
+    return Event(at, pid, "ctl.notify.result", {{"tenant", "t1"}, {"incarnation", 1}});
+  };
+  Collector collector;
+  NotificationOrderChecker checker(collector.sink());
+  Feed(checker, {
+      Event(1, 1, "ctl.status", {{"status", "Leader"}}),
+      Event(2, 1, "ctl.generation", {{"shard", "t1"}, {"generation", 1}, {"node", 1}}),
+      Event(3, 1, "ctl.generation", {{"shard", "t1"}, {"generation", 2}, {"node", 2}}),
+      send(4, 1), applied(5, 1, "0@2"), result(6, 1),
+      Event(7, 2, "ctl.status", {{"status", "Leader"}}),  // two Leaders: split brain
+      send(8, 2), applied(9, 2, "0@1"), result(10, 2),     // back to generation 1: not judged
+      Event(11, -1, "process.down", {{"pid", 1}}),
+      send(12, 2), applied(13, 2, "0@2"), result(14, 2),   // the single leader again: judged
+  });
+  EXPECT_TRUE(collector.violations.empty()) << collector.Describe();
+  EXPECT_EQ(checker.Metrics()["s14_split_brain_applied"], 1);
+  // The same reversion by the single leader is a violation.
+  Feed(checker, {send(15, 2), applied(16, 2, "0@1"), result(17, 2)});
+  ASSERT_EQ(collector.violations.size(), 1u) << collector.Describe();
+  EXPECT_EQ(collector.violations[0].invariant, "S14");
 }
 
 }  // namespace

@@ -167,6 +167,17 @@ void GratuitousGenerationChecker::OnEvent(const sim::TraceEvent& event) {
          it != slots_.end() && it->first.first == node;) {
       it = slots_.erase(it);
     }
+    for (auto it = demoting_.lower_bound({node, std::string()});
+         it != demoting_.end() && it->first == node;) {
+      it = demoting_.erase(it);
+    }
+    return;
+  }
+  if (event.kind == "ctl.location_config.send") {
+    const std::string_view mode = event.Str("mode");
+    if (mode == "Detached" || mode == "Secondary") {
+      demoting_.insert({event.Int("node"), std::string(event.Str("shard"))});
+    }
     return;
   }
   if (event.kind == "ps.split") {
@@ -184,6 +195,7 @@ void GratuitousGenerationChecker::OnEvent(const sim::TraceEvent& event) {
     auto current = incarnation_.find(node);
     if (current != incarnation_.end() && event.Int("inc") != current->second) return;  // stale
     const std::pair<int64_t, std::string> key{node, std::string(event.Str("shard"))};
+    if (event.kind == "ps.location_config") demoting_.erase(key);  // the pageserver got there
     if (event.kind == "ps.local_reconcile") {
       const std::string_view action = event.Str("action");
       if (action == "attach") {
@@ -240,6 +252,12 @@ void GratuitousGenerationChecker::OnEvent(const sim::TraceEvent& event) {
   auto slot = slots_.find({node, shard});
   if (slot == slots_.end() || slot->second.mode != "AttachedSingle" ||
       slot->second.generation != generation - 1) {
+    return;
+  }
+  if (demoting_.count({node, shard}) != 0) {
+    // A demotion of this location is on its way (its reconcile was cancelled, its call may still
+    // land): the node answers a refresh with no configuration while the slot is in transition,
+    // and the reconciler cannot count on the attachment (generations 941).
     return;
   }
   if (event.Str("via") != "re_attach") {

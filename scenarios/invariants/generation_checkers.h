@@ -82,6 +82,8 @@ class GratuitousGenerationChecker : public Checker {
   // node -> its current pageserver incarnation; (node, shard) -> that incarnation's slot.
   std::map<int64_t, int64_t> incarnation_;
   std::map<std::pair<int64_t, std::string>, Slot> slots_;
+  // (node, shard) with a demotion (Secondary, Detached) sent that the node has not yet applied.
+  std::set<std::pair<int64_t, std::string>> demoting_;
   // (controller process, shard) -> when its latest reconcile of the shard started; shard -> when
   // its latest generation was taken. A reconcile acts on the observed state of its start: a
   // generation handed out after that (a re-attach racing it) is not one it could have seen.

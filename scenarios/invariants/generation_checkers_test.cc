@@ -207,6 +207,27 @@ TEST(GratuitousGenerationCheckerTest, ReattachingAParentAfterItsSplitIsLegal) {
   }
 }
 
+// generations 941: a detach of the attachment is on its way (its reconcile was cancelled) when the
+// next reconcile refreshes the location, finds it in transition and takes a new generation. Once
+// the node applied the demotion the slot is gone anyway; with no demotion sent it is G1.
+TEST(GratuitousGenerationCheckerTest, AnAttachmentWithADemotionOnItsWayIsExcused) {
+  for (bool demoting : {true, false}) {
+    Collector collector;
+    GratuitousGenerationChecker checker(collector.sink());
+    std::vector<sim::TraceEvent> events = {
+        Event(0, 11, "ps.start", {{"node", 1}, {"inc", 1}}),
+        CtlGeneration(1, 1, 3),
+        PsLocationConfig(2, 1, 1, "AttachedSingle", 3),
+    };
+    if (demoting) {
+      events.push_back(Event(3, 1, "ctl.location_config.send", {{"shard", "t1"}, {"node", 1}, {"mode", "Detached"}}));
+    }
+    events.push_back(CtlGeneration(4, 1, 4));
+    Feed(checker, events);
+    EXPECT_EQ(collector.violations.size(), demoting ? 0u : 1u) << collector.Describe();
+  }
+}
+
 // db-outage 17: a takeover whose step-down failed leaves the old leader acting for a moment; it
 // migrates the shard to node 1 at g - 1 after the new leader began loading the database, and the
 // new leader, knowing only the older placement, later takes g for node 1. The new leader could

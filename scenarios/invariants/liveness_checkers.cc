@@ -103,6 +103,28 @@ bool FailoverChecker::TargetDisturbed(const std::string& node, sim::Instant from
   return false;
 }
 
+// Availability transitions are handled one after another in the heartbeat loop (upstream too),
+// and a node coming back is re-listed before the next one is judged or fails over; when that node
+// is cut off again meanwhile, its listing's retries hold the loop: a second failure, outside the
+// single-failure bound (pageserver-failover 533: the loop stalls before it marks the node Offline).
+bool FailoverChecker::AnotherTransitionDisturbed(int32_t trigger_pid, int32_t leader,
+                                                 sim::Instant from, sim::Instant to) const {
+  for (int32_t pid : timeline().topology().pageservers) {
+    auto other = node_of_.find(pid);
+    if (pid == trigger_pid || other == node_of_.end()) continue;
+    auto marks = availability_.find(leader);
+    if (marks == availability_.end()) continue;
+    auto node_marks = marks->second.find(other->second);
+    if (node_marks == marks->second.end()) continue;
+    bool transitioned = false;
+    for (const Valued& mark : node_marks->second) {
+      if (mark.at >= from && mark.at <= to) transitioned = true;
+    }
+    if (transitioned && timeline().Disturbed(pid, from, to)) return true;
+  }
+  return false;
+}
+
 void FailoverChecker::JudgeOne(const Trigger& trigger) {
   const sim::Instant t0 = trigger.at;
   const sim::Duration detect = bounds().failover_detect;
@@ -140,6 +162,9 @@ void FailoverChecker::JudgeOne(const Trigger& trigger) {
     if (!timeline().CutOffThroughout(trigger.pid, *leader, t0, t0 + detect)) {
       return Count("L2 excused: back before detection");
     }
+    if (AnotherTransitionDisturbed(trigger.pid, *leader, t0, t0 + detect)) {
+      return Count("L2 excused: another node in transition was disturbed");
+    }
     Count("L2 missed");
     Report("L2", t0 + detect,
            Node(node_id) + " (p" + std::to_string(trigger.pid) + ") is cut off from the leader p" +
@@ -148,20 +173,8 @@ void FailoverChecker::JudgeOne(const Trigger& trigger) {
     return;
   }
   const sim::Instant deadline = *offline + bounds().failover_reconcile;
-  // Availability transitions are handled one after another in the heartbeat loop (upstream too),
-  // and a node coming back is re-listed before the next one fails over; when that node is cut
-  // off again meanwhile, its listing's retries hold the loop: a second failure, outside the
-  // single-failure bound.
-  for (int32_t pid : timeline().topology().pageservers) {
-    auto other = node_of_.find(pid);
-    if (pid == trigger.pid || other == node_of_.end()) continue;
-    bool transitioned = false;
-    for (const Valued& mark : availability_[*leader][other->second]) {
-      if (mark.at >= t0 && mark.at <= deadline) transitioned = true;
-    }
-    if (transitioned && timeline().Disturbed(pid, t0, deadline)) {
-      return Count("L2 excused: another node in transition was disturbed");
-    }
+  if (AnotherTransitionDisturbed(trigger.pid, *leader, t0, deadline)) {
+    return Count("L2 excused: another node in transition was disturbed");
   }
   Count("L2 judged");
   for (const auto& [shard, values] : intent_[*leader]) {

@@ -98,6 +98,8 @@ class FailoverChecker : public DeadlineChecker {
   void JudgeOne(const Trigger& trigger);
   // Whether the pageserver of node id `node` (as the intent names it) was faulted in [from, to].
   bool TargetDisturbed(const std::string& node, sim::Instant from, sim::Instant to) const;
+  bool AnotherTransitionDisturbed(int32_t trigger_pid, int32_t leader, sim::Instant from,
+                                  sim::Instant to) const;
 
   std::vector<Trigger> triggers_;
   std::map<int32_t, int64_t> node_of_;  // pageserver pid -> node id

@@ -57,9 +57,24 @@ void NotificationTargetChecker::OnEvent(const sim::TraceEvent& event) {
             event.at);
     return;
   }
+  if (event.kind == "ctl.location_config.send") {
+    sent_by_single_leader_[{std::string(event.Str("shard")), event.Int("node"),
+                            std::string(event.Str("mode"))}] = IsSingleLeader(event.process);
+    return;
+  }
   if (event.kind == "ps.location_config") {
     if (event.Int("status") != 200) return;  // refused: the slot did not change
     const std::string_view mode = event.Str("mode");
+    auto sent = sent_by_single_leader_.find(
+        {std::string(event.Str("shard")), event.Int("node"), std::string(mode)});
+    if (!IsAttachedMode(mode) && sent != sent_by_single_leader_.end() && !sent->second) {
+      // A split-brain demotion (see the header): unknown to the single leader, not judged.
+      const ShardParts parts = ParseShard(event.Str("shard"));
+      slots_.erase(
+          SlotKey{parts.tenant, parts.shard_number, parts.shard_count, event.Int("node")});
+      ++counts_["demotions_by_non_single_leader"];
+      return;
+    }
     SetSlot(event.Str("shard"), event.Int("node"),
             IsAttachedMode(mode) ? SlotState::kAttached : SlotState::kDemoted, mode, event.at);
     return;
@@ -67,16 +82,19 @@ void NotificationTargetChecker::OnEvent(const sim::TraceEvent& event) {
   if (event.kind == "ctl.notify.send") OnNotifySend(event);
 }
 
+bool NotificationTargetChecker::IsSingleLeader(int32_t pid) const {
+  int leaders = 0;
+  for (const auto& [other, status] : status_) leaders += status == "Leader" ? 1 : 0;
+  auto it = status_.find(pid);
+  return leaders == 1 && it != status_.end() && it->second == "Leader";
+}
+
 void NotificationTargetChecker::OnNotifySend(const sim::TraceEvent& event) {
   if (event.Int("attempt") != 0) {
     ++counts_["retries_skipped"];
     return;
   }
-  // The sender must be the single Leader.
-  int leaders = 0;
-  for (const auto& [pid, status] : status_) leaders += status == "Leader" ? 1 : 0;
-  auto sender = status_.find(event.process);
-  if (leaders != 1 || sender == status_.end() || sender->second != "Leader") {
+  if (!IsSingleLeader(event.process)) {
     ++counts_["not_single_leader"];
     return;
   }

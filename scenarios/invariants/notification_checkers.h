@@ -25,7 +25,14 @@
 //     response, decided by the controller's intent, not by its last location_config; the shard's
 //     state there is unknown to this checker until the next location_config or ps.attach;
 //   - retries (attempt > 0) of a send: the request was decided at the first attempt, under the
-//     tenant's send lock; what changed meanwhile waits for that lock.
+//     tenant's send lock; what changed meanwhile waits for that lock;
+//   - slots demoted by a location_config that an instance sent while it was not the single Leader
+//     (SPEC §3.6 window 1: a successor that took over unilaterally after a failed step-down, and
+//     the old leader still finishing a migration it never learnt it lost): such a demotion is not
+//     the single leader's configuration, and nothing told it about the change (db-outage seed
+//     432: the old leader's in-flight reconcile demoted node 2 after the new leader attached it
+//     there). The slot is unknown to this checker until the next location_config or ps.attach,
+//     as after a restart; counted as demotions_by_non_single_leader.
 // Shards of the request are matched to pageserver slots by tenant, shard number and shard count
 // (the count is the number of shards the request lists; an unsharded tenant's slots have count 0).
 #pragma once
@@ -56,12 +63,17 @@ class NotificationTargetChecker : public Checker {
   using SlotKey = std::tuple<std::string, int, int, int64_t>;
 
   void OnNotifySend(const sim::TraceEvent& event);
+  // True iff `pid` is the only instance whose latest ctl.status is Leader.
+  bool IsSingleLeader(int32_t pid) const;
   void SetSlot(std::string_view shard, int64_t node, SlotState state, std::string_view mode,
                sim::Instant at);
 
   std::map<SlotKey, Demotion> slots_;
   std::map<int32_t, std::string> status_;  // controller pid -> latest ctl.status
   std::map<std::string, int64_t> counts_;  // judged / skipped sends, for Metrics
+  // (shard, node, mode) -> whether the latest ctl.location_config.send of that configuration came
+  // from the single Leader (false: a demotion it brings is not the single leader's doing).
+  std::map<std::tuple<std::string, int64_t, std::string>, bool> sent_by_single_leader_;
 };
 
 // "0:3,1:5" (shard number : node id, the compute hook's ctl.notify.* format) -> {0: 3, 1: 5}.

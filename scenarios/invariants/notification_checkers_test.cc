@@ -115,6 +115,47 @@ TEST(NotificationTargetChecker, JudgesOnlyFirstAttemptsOfTheSingleLeader) {
   EXPECT_EQ(collector.violations.size(), 1u) << collector.Describe();
 }
 
+sim::TraceEvent ConfigSend(int64_t at, int32_t pid, const char* shard, int64_t node,
+                           const char* mode) {
+  return Event(at, pid, "ctl.location_config.send",
+               {{"shard", shard}, {"node", node}, {"mode", mode}});
+}
+
+TEST(NotificationTargetChecker, AcceptsADemotionSentDuringSplitBrain) {
+  // db-outage seed 432: the new leader (kOther) took over unilaterally and attached t2 on node 2
+  // while the old leader (kLeader), which never got the step-down, still led and finished its
+  // migration by making node 2 Secondary. Once the old leader is gone, the new one notifies
+  // node 2: it never learnt of the demotion, which was not the single leader's doing.
+  auto history = [](int32_t demoter_status_pid) {
+    std::vector<sim::TraceEvent> events = {
+        Status(0, kLeader, "Leader"), Config(10, "t2", 1, "AttachedSingle"),
+        Status(20, kOther, "Leader"),  // two Leaders now
+        ConfigSend(21, kOther, "t2", 2, "AttachedSingle"), Config(22, "t2", 2, "AttachedSingle")};
+    if (demoter_status_pid == kLeader) {
+      events.push_back(ConfigSend(30, kLeader, "t2", 2, "Secondary"));
+      events.push_back(Config(31, "t2", 2, "Secondary"));
+      events.push_back(Event(40, -1, "process.down", {{"pid", int64_t{kLeader}}}));
+    } else {
+      // The same demotion sent by the single leader itself is judged.
+      events.push_back(Event(29, -1, "process.down", {{"pid", int64_t{kLeader}}}));
+      events.push_back(ConfigSend(30, kOther, "t2", 2, "Secondary"));
+      events.push_back(Config(31, "t2", 2, "Secondary"));
+    }
+    events.push_back(Send(50, kOther, "t2", "0:2"));
+    return events;
+  };
+  Collector legal;
+  NotificationTargetChecker accepting(legal.sink());
+  Feed(accepting, history(kLeader));
+  EXPECT_TRUE(legal.violations.empty()) << legal.Describe();
+  EXPECT_EQ(accepting.Metrics()["demotions_by_non_single_leader"], 1);
+  Collector caught;
+  NotificationTargetChecker judging(caught.sink());
+  Feed(judging, history(kOther));
+  ASSERT_EQ(caught.violations.size(), 1u) << caught.Describe();
+  EXPECT_EQ(caught.violations[0].invariant, "N1");
+}
+
 TEST(ParseNotifyShards, ReadsTheHookFormat) {
   EXPECT_EQ(ParseNotifyShards("0:3,1:5"), (std::map<int64_t, int64_t>{{0, 3}, {1, 5}}));
   EXPECT_EQ(ParseNotifyShards("0:3,bad,2:"), (std::map<int64_t, int64_t>{{0, 3}}));

@@ -44,6 +44,16 @@ void AttachBeforeDetachChecker::OnEvent(const sim::TraceEvent& event) {
     }
     return;
   }
+  if (event.kind == "ctl.location_config.send") {
+    // A demotion sent while its sender placed the shard nowhere stays legal when it lands after
+    // the sender placed it again: the request was already on its way (generations 941).
+    const std::pair<std::string, int64_t> key{std::string(event.Str("shard")), event.Int("node")};
+    const std::string_view mode = event.Str("mode");
+    if ((mode == "Detached" || mode == "Secondary") && unplaced_[key.first].count(event.process)) {
+      sent_unplaced_.insert(key);  // consumed by the next demotion the node applies
+    }
+    return;
+  }
   if (event.kind == "cplane.spec_changed") {
     const std::string tenant(event.Str("tenant"));
     // A placement names shards of one count: shard 0 of a 2-shard spec is not shard 0 of the
@@ -119,7 +129,9 @@ void AttachBeforeDetachChecker::OnEvent(const sim::TraceEvent& event) {
   // applied placement while attached (e.g. the AttachedMulti destination of an abandoned
   // migration) was never read by a compute and may be demoted freely.
   const bool is_origin = applied.empty() || applied_here || (was_attached && it->second.was_applied);
-  if (was_attached && !IsAttachedMode(mode) && unplaced_[shard].empty() && is_origin) {
+  const bool sent_unplaced = !IsAttachedMode(mode) && sent_unplaced_.erase({shard, node}) != 0;
+  if (was_attached && !IsAttachedMode(mode) && unplaced_[shard].empty() && !sent_unplaced &&
+      is_origin) {
     // Covered: a newer attachment elsewhere that the control plane's spec names, so computes
     // reach it (pushed, or pulled when they refresh after losing the origin).
     const int64_t origin_generation = it->second.generation;
@@ -147,6 +159,14 @@ void AttachBeforeDetachChecker::OnEvent(const sim::TraceEvent& event) {
 
 void NotificationOrderChecker::OnEvent(const sim::TraceEvent& event) {
   generations_.Observe(event);
+  if (event.kind == "ctl.status") {
+    status_[event.process] = std::string(event.Str("status"));
+    return;
+  }
+  if (event.kind == "process.down") {
+    status_.erase(static_cast<int32_t>(event.Int("pid")));  // a dead instance leads nothing
+    return;
+  }
   if (event.kind == "ctl.generation") {
     const ShardParts parts = ParseShard(event.Str("shard"));
     shard_names_[parts.tenant][parts.shard_number] = std::string(event.Str("shard"));
@@ -159,6 +179,11 @@ void NotificationOrderChecker::OnEvent(const sim::TraceEvent& event) {
       in_flight_.erase(key);
       return;
     }
+    int leaders = 0;
+    for (const auto& [pid, status] : status_) leaders += status == "Leader" ? 1 : 0;
+    auto sender = status_.find(event.process);
+    sent_by_single_leader_[{event.process, key.second}] =
+        leaders == 1 && sender != status_.end() && sender->second == "Leader";
     if (!in_flight_.insert(key).second) {
       Report("S14", event.at, key.first.ToString() + " sent a notify-attach for " + key.second +
                                   " while its previous one was still in flight");
@@ -167,6 +192,15 @@ void NotificationOrderChecker::OnEvent(const sim::TraceEvent& event) {
   }
   if (event.kind != "cplane.notify_answered" || event.Str("outcome") != "applied") return;
   const std::string tenant(event.Str("tenant"));
+  auto sent = sent_by_single_leader_.find(
+      {static_cast<int32_t>(event.Int("from", -1)), tenant});
+  if (sent != sent_by_single_leader_.end() && !sent->second) {
+    // Sent during split brain (see the header): not judged; later placements are compared
+    // from the next single-leader one on.
+    ++split_brain_applied_;
+    applied_.erase(tenant);
+    return;
+  }
   auto& applied = applied_[tenant];
   for (const auto& [number, node] : ParsePlacement(event.Str("shards"))) {
     auto name = shard_names_[tenant].find(static_cast<int>(number));

@@ -11,6 +11,12 @@
 // S14  NotificationOrderChecker: each controller instance sends notify-attach for a tenant one at
 //      a time; and the placement the control plane last applied never goes back to an older
 //      attachment of a shard (older = lower generation) after a newer one was applied.
+//      The second part judges placements sent by the single Leader (its latest ctl.status, at the
+//      send): while two instances lead (SPEC §3.6 window 1, a successor that took over
+//      unilaterally after a failed step-down while the old leader, never told, still migrates),
+//      each notifies from its own view and the older view can win; SPEC §3.6 lists these bogus
+//      notifications as split-brain's accepted cost (db-outage seed 759). Such an applied
+//      placement is counted (s14_split_brain_applied) and restarts the tenant's comparison.
 #pragma once
 
 #include "scenarios/invariants/checker.h"
@@ -48,6 +54,9 @@ class AttachBeforeDetachChecker : public Checker {
   // shard -> the controller processes whose latest intent attaches it nowhere (policy Detached,
   // a detached tenant); an instance starting up may still read an attachment meanwhile.
   std::map<std::string, std::set<int32_t>> unplaced_;
+  // (shard, node) whose latest demotion request was sent by an instance that placed the shard
+  // nowhere at the time.
+  std::set<std::pair<std::string, int64_t>> sent_unplaced_;
   // tenant -> the shard count of each spec version, of the stored spec and of the applied one
   // (a placement names shards of that count only; 0 = unsharded).
   std::map<std::string, std::map<int64_t, int>> version_count_;
@@ -59,6 +68,9 @@ class NotificationOrderChecker : public Checker {
  public:
   explicit NotificationOrderChecker(ViolationSink sink) : Checker("S14", std::move(sink)) {}
   void OnEvent(const sim::TraceEvent& event) override;
+  std::map<std::string, int64_t> Metrics() const override {
+    return {{"s14_split_brain_applied", split_brain_applied_}};
+  }
 
  private:
   AttachmentGenerations generations_;
@@ -66,6 +78,10 @@ class NotificationOrderChecker : public Checker {
   // tenant -> shard string -> generation of the applied placement.
   std::map<std::string, std::map<std::string, int64_t>> applied_;
   std::map<std::string, std::map<int, std::string>> shard_names_;  // tenant -> number -> shard
+  std::map<int32_t, std::string> status_;  // controller pid -> latest ctl.status (alive only)
+  // (pid, tenant) -> whether that pid was the single Leader at its latest send for the tenant.
+  std::map<std::pair<int32_t, std::string>, bool> sent_by_single_leader_;
+  int64_t split_brain_applied_ = 0;
 };
 
 }  // namespace storsim::invariants

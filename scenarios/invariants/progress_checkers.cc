@@ -284,8 +284,10 @@ void DrainedNodeChecker::OnEvent(const sim::TraceEvent& event) {
     }
   } else if (kind == "ctl.node.availability") {
     controller.availability[event.Int("node")] = std::string(event.Str("to"));
+    controller.schedulability_changed[event.Int("node")] = event.at;
   } else if (kind == "ctl.node.policy" || kind == "ctl.node.loaded") {
     controller.policy[event.Int("node")] = std::string(event.Str("policy"));
+    controller.schedulability_changed[event.Int("node")] = event.at;
   } else if (kind == "ctl.operation" && event.Str("op") == "drain") {
     const int64_t node = event.Int("node");
     const std::string_view phase = event.Str("phase");
@@ -338,6 +340,11 @@ void DrainedNodeChecker::JudgeDrain(int32_t pid, int64_t node, sim::Instant at) 
       for (int64_t secondary : intent.secondaries) {
         if (secondary == node || !Schedulable(controller, secondary) ||
             NodeDisturbed(secondary, from, at)) {
+          continue;
+        }
+        auto changed = controller.schedulability_changed.find(secondary);
+        if (changed != controller.schedulability_changed.end() && changed->second > from) {
+          Count("D1 excused: the secondary's node changed state during the drain");
           continue;
         }
         Count("D1 missed");

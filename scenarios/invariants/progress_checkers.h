@@ -75,6 +75,10 @@ class DrainedNodeChecker : public Checker {
     std::map<std::string, Intent> intents;       // shard -> intent
     std::map<int64_t, std::string> availability;  // node -> Active|Offline|WarmingUp
     std::map<int64_t, std::string> policy;        // node -> active|draining|...
+    // node -> when its availability or policy last changed: a secondary that became schedulable
+    // only while the drain ran (WarmingUp -> Active) was not one the drain could use when it
+    // passed the shard (drain-cancel 920).
+    std::map<int64_t, sim::Instant> schedulability_changed;
     std::map<int64_t, sim::Instant> drain_started;
     std::map<std::string, sim::Instant> last_failed_reconcile;  // shard -> its end
     std::map<std::string, int64_t> running;  // shard -> sequence of the reconcile in flight

@@ -104,6 +104,21 @@ TEST(DrainedNodeCheckerTest, ShardWithoutSchedulableSecondaryMayStay) {
   EXPECT_TRUE(collector.violations.empty()) << collector.Describe();
 }
 
+// drain-cancel 920: node 2 was WarmingUp (restarted) when the drain passed t2, and became Active
+// before the drain ended: the drain could not have used it. Active throughout: reported (above).
+TEST(DrainedNodeCheckerTest, ASecondaryThatBecameSchedulableMidDrainIsExcused) {
+  Collector collector;
+  DrainedNodeChecker checker(collector.sink(), TestTopology(), Holding({{"t2", "AttachedSingle"}}));
+  Feed(checker, {Event(500, kLeader, "ctl.intent",
+                       {{"shard", "t2"}, {"attached", 1}, {"secondaries", "2"}, {"reason", "create"}})});
+  Feed(checker, DrainPrelude());
+  Feed(checker, {Event(2050, kLeader, "ctl.node.availability", {{"node", 2}, {"from", "Active"}, {"to", "WarmingUp"}}),
+                 Event(2300, kLeader, "ctl.node.availability", {{"node", 2}, {"from", "WarmingUp"}, {"to", "Active"}}),
+                 DrainDone(2500)});
+  EXPECT_TRUE(collector.violations.empty()) << collector.Describe();
+  EXPECT_EQ(checker.Metrics()["D1 excused: the secondary's node changed state during the drain"], 1);
+}
+
 TEST(DrainedNodeCheckerTest, OperatorMovingTheShardMidDrainIsExcused) {
   Collector collector;
   DrainedNodeChecker checker(collector.sink(), TestTopology(), Holding({{"t1", "AttachedStale"}}));
