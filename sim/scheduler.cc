@@ -174,7 +174,7 @@ Scheduler::~Scheduler() {
   }
 }
 
-Fiber* Scheduler::Spawn(std::string name, Process* process, std::function<void()> body) {
+Fiber* Scheduler::Spawn(std::string_view name, Process* process, std::function<void()> body) {
   Fiber* fiber;
   if (!free_fibers_.empty()) {
     fiber = free_fibers_.back();
@@ -184,7 +184,7 @@ Fiber* Scheduler::Spawn(std::string name, Process* process, std::function<void()
     fiber = fibers_.back().get();
   }
   fiber->id_ = next_fiber_id_++;
-  fiber->name_ = std::move(name);
+  fiber->name_.assign(name);  // reuses the record's buffer
   fiber->process_ = process;
   fiber->paused_ = process != nullptr ? &process->paused_flag() : &Fiber::kNeverPaused;
   fiber->body_ = std::move(body);
