@@ -140,6 +140,7 @@ const char* RunOutcomeName(RunOutcome outcome) {
 
 Scheduler::Scheduler(SchedulerOptions options)
     : options_(options), stacks_(options.stack_bytes, options.fibers_max) {
+  RefreshDispatchLimit();
   main_record_.state_ = Fiber::State::kRunning;
   main_record_.name_ = "main";
 #if STORSIM_FAST_SWITCH
@@ -253,6 +254,7 @@ void Scheduler::RunBody(Fiber* fiber) {
   } catch (...) {
     if (!failure_) failure_ = std::current_exception();
     stop_requested_ = true;
+    RefreshDispatchLimit();
   }
   fiber->body_ = nullptr;  // captured state dies on the fiber's own stack
   fiber->state_ = Fiber::State::kDone;
@@ -307,8 +309,9 @@ void Scheduler::PushTimer(const Timer& timer) {
 }
 
 void Scheduler::ReadyQueue::Grow() {
-  const size_t capacity = capacity_ * 2;
-  SIM_CHECK(capacity > capacity_);
+  SIM_CHECK(full());
+  const size_t capacity = size_ * 2;
+  SIM_CHECK(capacity > size_);
   std::unique_ptr<ReadyEntry[]> slots(new ReadyEntry[capacity]);
   ReadyEntry* from = head_;
   for (size_t i = 0; i < size_; ++i) {
@@ -316,7 +319,6 @@ void Scheduler::ReadyQueue::Grow() {
     from = Next(from);
   }
   slots_ = std::move(slots);
-  capacity_ = capacity;
   end_ = slots_.get() + capacity;
   head_ = slots_.get();
   tail_ = head_ + size_;  // size_ < capacity now
@@ -423,6 +425,7 @@ Fiber* Scheduler::PickNextSlow() {
     if (stop_requested_ || stopping_) {
       if (!stopping_) {
         stopping_ = true;
+        dispatch_steps_max_ = 0;
         stop_outcome_ = RunOutcome::kStopped;
       }
       return nullptr;
@@ -438,6 +441,7 @@ Fiber* Scheduler::PickNextSlow() {
       }
       if (++steps_ > options_.steps_max) {
         stopping_ = true;
+        dispatch_steps_max_ = 0;
         stop_outcome_ = RunOutcome::kStepLimit;
         ready_.push_front(entry);
         return nullptr;
@@ -447,23 +451,27 @@ Fiber* Scheduler::PickNextSlow() {
     }
     if (timers_.empty()) {
       stopping_ = true;
+      dispatch_steps_max_ = 0;
       stop_outcome_ = RunOutcome::kIdle;
       return nullptr;
     }
     const Instant earliest = timers_.earliest();
     if (earliest > run_until_) {
       stopping_ = true;
+      dispatch_steps_max_ = 0;
       stop_outcome_ = RunOutcome::kReachedTime;
       now_ = std::max(now_, run_until_);
       return nullptr;
     }
     if (earliest > options_.time_max) {
       stopping_ = true;
+      dispatch_steps_max_ = 0;
       stop_outcome_ = RunOutcome::kTimeLimit;
       return nullptr;
     }
     if (++steps_ > options_.steps_max) {
       stopping_ = true;
+      dispatch_steps_max_ = 0;
       stop_outcome_ = RunOutcome::kStepLimit;
       return nullptr;
     }
@@ -496,6 +504,7 @@ RunOutcome Scheduler::RunUntil(Instant until) {
   run_until_ = until;
   stop_requested_ = false;
   stopping_ = false;
+  RefreshDispatchLimit();
   RunOutcome outcome;
   {
     ActiveSchedulerScope active(this);
@@ -525,6 +534,7 @@ RunOutcome Scheduler::RunLoop() {
   }
   stop_requested_ = false;
   stopping_ = false;
+  RefreshDispatchLimit();
   return outcome;
 }
 
@@ -575,8 +585,8 @@ void Scheduler::Yield() {
   // stops the run, that fiber is the one PickNext would choose after `self` joined the back.
   // The queue's length does not change (one entry leaves the front, one joins the back), so the
   // ring is rotated in place and never needs to grow.
-  if (self != &scheduler->main_record_ && !ready.empty() && !scheduler->stop_requested_ &&
-      !scheduler->stopping_ && scheduler->steps_ < scheduler->options_.steps_max) [[likely]] {
+  if (self != &scheduler->main_record_ && scheduler->steps_ < scheduler->dispatch_steps_max_ &&
+      !ready.empty()) [[likely]] {
     ReadyEntry* const head = ready.head_;
     const ReadyEntry entry = *head;
     Fiber* next = entry.fiber;

@@ -139,7 +139,10 @@ class Scheduler {
   RunOutcome RunUntil(Instant until);
   RunOutcome RunFor(Duration duration) { return RunUntil(now_ + duration); }
   // Ends the current Run after the running fiber next suspends.
-  void Stop() { stop_requested_ = true; }
+  void Stop() {
+    stop_requested_ = true;
+    dispatch_steps_max_ = 0;
+  }
 
   // --- Called from inside a fiber. ---
   Fiber* current() const { return running_ == &main_record_ ? nullptr : running_; }
@@ -246,13 +249,13 @@ class Scheduler {
       --size_;
     }
     void push_back(ReadyEntry entry) {
-      if (size_ == capacity_) Grow();
+      if (full()) Grow();
       *tail_ = entry;
       tail_ = Next(tail_);
       ++size_;
     }
     void push_front(ReadyEntry entry) {
-      if (size_ == capacity_) Grow();
+      if (full()) Grow();
       head_ = (head_ == slots_.get() ? end_ : head_) - 1;
       *head_ = entry;
       ++size_;
@@ -261,18 +264,20 @@ class Scheduler {
    private:
     friend class Scheduler;  // Yield's fast path rotates the ring in place
     static constexpr size_t kInitialSlots = 256;
+    bool full() const { return head_ == tail_ && size_ != 0; }
     ReadyEntry* Next(ReadyEntry* slot) const {
       ++slot;
       return slot == end_ ? slots_.get() : slot;
     }
     void Grow();  // doubles the ring, keeping the order
     std::unique_ptr<ReadyEntry[]> slots_;
-    ReadyEntry* end_;   // slots_ + capacity_
+    ReadyEntry* end_;   // slots_ + capacity (a power of two, at least kInitialSlots)
     ReadyEntry* head_;  // the oldest entry (when size_ > 0)
     ReadyEntry* tail_;  // where the next entry goes; equals head_ when empty or full
     size_t size_ = 0;
-    size_t capacity_ = kInitialSlots;
   };
+  // Its five words share the dispatch cache line with running_, steps_ and dispatch_steps_max_.
+  static_assert(sizeof(ReadyQueue) == 40);
 
   void PushReady(Fiber* fiber);
   void PushTimer(const Timer& timer);
@@ -292,11 +297,11 @@ class Scheduler {
   // Picks the next fiber to run, firing timers as time advances. Null: switch to main.
   // The common case (a live ready fiber, no stop, no limit) is inline; the rest is PickNextSlow.
   Fiber* PickNext() {
-    if (!stop_requested_ && !stopping_ && !ready_.empty()) {
+    if (steps_ < dispatch_steps_max_ && !ready_.empty()) {
       const ReadyEntry entry = ready_.front();
       Fiber* fiber = entry.fiber;
       if (entry.epoch == fiber->wait_epoch_ && fiber->state_ == Fiber::State::kReady &&
-          !*fiber->paused_ && steps_ < options_.steps_max) {
+          !*fiber->paused_) {
         ready_.pop_front();
         ++steps_;
         schedule_hash_ = (schedule_hash_ ^ fiber->id_) * 0x100000001b3ULL;
@@ -306,6 +311,9 @@ class Scheduler {
     return PickNextSlow();
   }
   Fiber* PickNextSlow();
+  void RefreshDispatchLimit() {
+    dispatch_steps_max_ = stop_requested_ || stopping_ ? 0 : options_.steps_max;
+  }
   // Yield when its inline fast path does not apply (empty or stale queue front, stop, limit).
   __attribute__((noinline)) void YieldSlow();
   void TransferTo(Fiber* from, Fiber* to);
@@ -320,12 +328,21 @@ class Scheduler {
   void Recycle(Fiber* fiber);
   RunOutcome RunLoop();
 
+  // Read or written by every dispatch (Yield's fast path and PickNext), so they share one cache
+  // line: the running fiber, the ready ring's pointers, the step count and its limit.
+  alignas(64) Fiber* running_ = &main_record_;
+  ReadyQueue ready_;
+  uint64_t steps_ = 0;
+  // options_.steps_max, or 0 while a stop is requested or under way (stop_requested_ or
+  // stopping_): the fast paths test `steps_ < dispatch_steps_max_` once instead of two flags and
+  // the limit. RefreshDispatchLimit recomputes it after either flag changes.
+  uint64_t dispatch_steps_max_ = 0;
+  uint64_t schedule_hash_ = 0;
+
   SchedulerOptions options_;
   StackPool stacks_;
   Instant now_ = Instant::Zero();
   Instant run_until_ = Instant::Max();
-  uint64_t steps_ = 0;
-  uint64_t schedule_hash_ = 0;
   uint64_t timer_sequence_ = 0;
   size_t stale_timers_ = 0;  // stale wait timers still in the heap
   uint64_t next_fiber_id_ = 1;
@@ -337,12 +354,10 @@ class Scheduler {
   std::exception_ptr failure_;
 
   Fiber main_record_;
-  Fiber* running_ = &main_record_;
 #if !STORSIM_FAST_SWITCH
   Fiber* switched_from_ = nullptr;
 #endif
 
-  ReadyQueue ready_;
   TimerQueue timers_;
   std::vector<std::unique_ptr<Fiber>> fibers_;
   std::vector<Fiber*> free_fibers_;
