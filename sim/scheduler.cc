@@ -304,10 +304,6 @@ void Scheduler::PushReady(Fiber* fiber) {
 #endif
 }
 
-void Scheduler::PushTimer(const Timer& timer) {
-  timers_.Push(timer);
-}
-
 void Scheduler::ReadyQueue::Grow() {
   SIM_CHECK(full());
   const size_t capacity = size_ * 2;
@@ -327,10 +323,11 @@ void Scheduler::ReadyQueue::Grow() {
 void Scheduler::TimerQueue::Reserve(size_t timers) {
   keys_.reserve(timers);
   slots_.reserve(timers);
+  positions_.reserve(timers);
   free_slots_.reserve(timers);
 }
 
-void Scheduler::TimerQueue::Push(const Timer& timer) {
+uint32_t Scheduler::TimerQueue::Push(const Timer& timer) {
   uint32_t slot;
   if (!free_slots_.empty()) {
     slot = free_slots_.back();
@@ -340,23 +337,29 @@ void Scheduler::TimerQueue::Push(const Timer& timer) {
     SIM_CHECK_MSG(slots_.size() < (size_t{1} << kSlotBits), "too many timers pending");
     slot = static_cast<uint32_t>(slots_.size());
     slots_.push_back(timer);
+    positions_.push_back(0);
   }
   SIM_CHECK(timer.sequence < (uint64_t{1} << (64 - kSlotBits)));
   const Key key{timer.at.nanos(), (timer.sequence << kSlotBits) | slot};
-  // Sift up from a hole at the end.
-  size_t hole = keys_.size();
+  const size_t hole = keys_.size();
   keys_.emplace_back();
+  SiftUp(hole, key);
+  return slot;
+}
+
+// Inlined into Push and Cancel; only this file calls it.
+__attribute__((always_inline)) inline void Scheduler::TimerQueue::SiftUp(size_t hole, Key key) {
   while (hole > 0) {
     const size_t parent = (hole - 1) / kArity;
     if (!Before(key, keys_[parent])) break;
-    keys_[hole] = keys_[parent];
+    Place(hole, keys_[parent]);
     hole = parent;
   }
-  keys_[hole] = key;
+  Place(hole, key);
 }
 
 // Inlined into Pop, the hot path of every timer (an out-of-line call cost ~25% of
-// BM_TimerEvent/64); only this file calls it.
+// BM_TimerEvent/64), and into Cancel; only this file calls it.
 __attribute__((always_inline)) inline void Scheduler::TimerQueue::SiftDown(size_t hole, Key key,
                                                                             size_t count) {
   while (true) {
@@ -368,15 +371,15 @@ __attribute__((always_inline)) inline void Scheduler::TimerQueue::SiftDown(size_
       if (Before(keys_[child], keys_[best])) best = child;
     }
     if (!Before(keys_[best], key)) break;
-    keys_[hole] = keys_[best];
+    Place(hole, keys_[best]);
     hole = best;
   }
-  keys_[hole] = key;
+  Place(hole, key);
 }
 
 Scheduler::Timer Scheduler::TimerQueue::Pop() {
   SIM_CHECK(!keys_.empty());
-  const uint32_t slot = static_cast<uint32_t>(keys_.front().order & kSlotMask);
+  const uint32_t slot = SlotOf(keys_.front());
   const Key last = keys_.back();
   keys_.pop_back();
   const size_t count = keys_.size();
@@ -385,39 +388,29 @@ Scheduler::Timer Scheduler::TimerQueue::Pop() {
   return slots_[slot];
 }
 
-template <typename Predicate>
-size_t Scheduler::TimerQueue::RemoveIf(Predicate stale) {
-  size_t kept = 0;
-  for (const Key& key : keys_) {
-    const auto slot = static_cast<uint32_t>(key.order & kSlotMask);
-    if (stale(slots_[slot])) {
-      free_slots_.push_back(slot);
+void Scheduler::TimerQueue::Cancel(uint32_t slot) {
+  SIM_CHECK(slot < positions_.size());
+  const size_t index = positions_[slot];
+  SIM_CHECK_MSG(index < keys_.size() && SlotOf(keys_[index]) == slot,
+                "cancelling a timer that is not pending");
+  const Key last = keys_.back();
+  keys_.pop_back();
+  const size_t count = keys_.size();
+  if (index < count) {
+    // The last key fills the hole: up if it orders before the hole's parent, else down.
+    if (index > 0 && Before(last, keys_[(index - 1) / kArity])) {
+      SiftUp(index, last);
     } else {
-      keys_[kept++] = key;
+      SiftDown(index, last, count);
     }
   }
-  const size_t removed = keys_.size() - kept;
-  keys_.resize(kept);
-  // Floyd's heap construction: sift every parent down, the last one first.
-  if (kept > 1) {
-    for (size_t parent = (kept - 2) / kArity + 1; parent-- > 0;) {
-      SiftDown(parent, keys_[parent], kept);
-    }
-  }
-  return removed;
+  free_slots_.push_back(slot);
 }
 
-void Scheduler::NoteStaleTimer() {
-  ++stale_timers_;
-  if (stale_timers_ < kCompactStaleMin || stale_timers_ * 2 < timers_.size()) return;
-  const size_t removed = timers_.RemoveIf([](const Timer& timer) {
-    return timer.handler == nullptr && (timer.fiber->wait_epoch_ != timer.epoch ||
-                                        timer.fiber->state_ != Fiber::State::kBlocked);
-  });
-  // Every stale timer was counted when its wait ended, and the test above is the one the pop
-  // path uses, so the two agree.
-  SIM_CHECK_MSG(removed == stale_timers_, "stale timer count out of step with the heap");
-  stale_timers_ = 0;
+void Scheduler::CancelWaitTimer(Fiber* fiber) {
+  SIM_CHECK(fiber->timed_wait_);
+  fiber->timed_wait_ = false;
+  timers_.Cancel(fiber->timer_slot_);
 }
 
 Fiber* Scheduler::PickNextSlow() {
@@ -476,14 +469,11 @@ Fiber* Scheduler::PickNextSlow() {
       return nullptr;
     }
     const Timer timer = timers_.Pop();
-    if (timer.handler == nullptr && (timer.fiber->wait_epoch_ != timer.epoch ||
-                                     timer.fiber->state_ != Fiber::State::kBlocked)) {
-      // A stale wait timer (its fiber was woken otherwise, or died): it must not move time, or
-      // a run "until idle" would end at the last abandoned timeout instead of the last event.
-      SIM_CHECK(stale_timers_ > 0);
-      --stale_timers_;
-      continue;
-    }
+    // A wait that ended early cancelled its timer, so a wait timer that fires is the live one.
+    SIM_CHECK_MSG(timer.handler != nullptr || (timer.fiber->wait_epoch_ == timer.epoch &&
+                                               timer.fiber->state_ == Fiber::State::kBlocked &&
+                                               timer.fiber->timed_wait_),
+                  "a wait timer outlived its wait");
     if (timer.at > now_) now_ = timer.at;
     schedule_hash_ = (schedule_hash_ ^ static_cast<uint64_t>(now_.nanos())) * 0x100000001b3ULL;
     if (timer.handler != nullptr) {
@@ -556,7 +546,8 @@ WakeReason Scheduler::Block(Instant deadline) {
   }
   self->state_ = Fiber::State::kBlocked;
   if (deadline != Instant::Max()) {
-    PushTimer(Timer{std::max(deadline, now_), timer_sequence_++, self, self->wait_epoch_, nullptr, 0});
+    self->timer_slot_ = timers_.Push(
+        Timer{std::max(deadline, now_), timer_sequence_++, self, self->wait_epoch_, nullptr, 0});
     self->timed_wait_ = true;
   }
   Fiber* next = PickNext();
@@ -660,15 +651,12 @@ bool Scheduler::Wake(WakeToken token) {
   fiber->wake_reason_ = WakeReason::kNotified;
   ++fiber->wait_epoch_;
   PushReady(fiber);
-  if (fiber->timed_wait_) {
-    fiber->timed_wait_ = false;
-    NoteStaleTimer();
-  }
+  if (fiber->timed_wait_) CancelWaitTimer(fiber);
   return true;
 }
 
 void Scheduler::ArmTimer(Instant at, TimerHandler* handler, uint64_t argument) {
-  PushTimer(Timer{std::max(at, now_), timer_sequence_++, nullptr, 0, handler, argument});
+  timers_.Push(Timer{std::max(at, now_), timer_sequence_++, nullptr, 0, handler, argument});
 }
 
 void Scheduler::Kill(Fiber* fiber) {
@@ -676,10 +664,7 @@ void Scheduler::Kill(Fiber* fiber) {
   if (fiber->state_ == Fiber::State::kDone || fiber->state_ == Fiber::State::kFree) return;
   ++fiber->wait_epoch_;
   fiber->killed_ = true;
-  if (fiber->timed_wait_) {
-    fiber->timed_wait_ = false;
-    NoteStaleTimer();
-  }
+  if (fiber->timed_wait_) CancelWaitTimer(fiber);
   Fiber* saved = running_;
   running_ = fiber;
   ++unwinding_;

@@ -16,7 +16,9 @@
 //   1. At most one fiber runs at a time; `running_` names it (the main record on the main stack).
 //   2. A fiber is in exactly one of: ready queue (kReady), blocked (kBlocked), running, done.
 //   3. A wake token is valid only while the fiber's wait_epoch equals the token's epoch; every
-//      wake and every kill bumps the epoch, so stale timers and stale waiter entries do nothing.
+//      wake and every kill bumps the epoch, so stale waiter entries do nothing.
+//   5. A fiber has a timer in the queue exactly while timed_wait_ is set: the Block that armed it
+//      is still waiting. Its firing, a wake or a kill clears the flag and removes the timer.
 //   4. Fiber records are pooled and never freed before the scheduler, so a stale token never
 //      points to freed memory. A recycled record may hold a parked context (see above); a kill
 //      destroys the context, and Spawn then makes a new one.
@@ -77,9 +79,10 @@ class Fiber {
   WakeReason wake_reason_ = WakeReason::kNotified;
   bool wake_pending_ = false;
   bool killed_ = false;
-  // The current Block armed a deadline timer that has not fired: a wake or kill before the
-  // deadline leaves that timer stale in the heap (counted in Scheduler::stale_timers_).
+  // The current Block armed a deadline timer that has not fired (in the timer queue's slot
+  // `timer_slot_`): a wake or kill before the deadline cancels it.
   bool timed_wait_ = false;
+  uint32_t timer_slot_ = 0;
 };
 
 // Identifies one wait of one fiber. Waking a stale token does nothing.
@@ -171,7 +174,7 @@ class Scheduler {
   void Requeue(Fiber* fiber) { PushReady(fiber); }
 
   size_t fibers_live() const { return fibers_live_; }
-  // Timers in the heap, stale wait timers not yet removed included (see CompactTimers).
+  // Timers armed and not yet fired or cancelled (a wait that ends early cancels its deadline).
   size_t timers_pending() const { return timers_.size(); }
 
  private:
@@ -187,19 +190,22 @@ class Scheduler {
   // timer in a slab slot named by the key. Same order as a heap of whole Timers under
   // (at, sequence), so firing order (and every fingerprint) is unchanged; but a sift moves 16
   // bytes instead of 48 and the tree is half as deep.
+  // Each slot also records where its key is in the heap (positions_), so a timer can be
+  // cancelled in O(log n): a wait that ends before its deadline (an RPC answered in microseconds
+  // under a 10 s timeout) removes its timer at once, and the heap holds live timers only. Keys
+  // are unique and totally ordered by (at, sequence), so any heap of the same keys pops them in
+  // one order: cancelling never changes the order of the others.
   class TimerQueue {
    public:
     bool empty() const { return keys_.empty(); }
     size_t size() const { return keys_.size(); }
     Instant earliest() const { return Instant::FromNanos(keys_.front().at); }
-    void Push(const Timer& timer);
+    // Returns the timer's slot, valid until it is popped or cancelled.
+    uint32_t Push(const Timer& timer);
     Timer Pop();  // precondition: !empty()
+    // Removes the pending timer in `slot` (precondition: pushed, not popped or cancelled since).
+    void Cancel(uint32_t slot);
     void Reserve(size_t timers);
-    // Removes every timer for which `stale(timer)` is true and rebuilds the heap, in O(size).
-    // The remaining timers pop in the same order as before: keys are unique and totally ordered
-    // by (at, sequence), so any heap of them yields one sequence. Returns how many were removed.
-    template <typename Predicate>
-    size_t RemoveIf(Predicate stale);
 
    private:
     static constexpr int kSlotBits = 24;  // bound on timers pending at once: 2^24
@@ -212,10 +218,19 @@ class Scheduler {
       return a.at != b.at ? a.at < b.at : a.order < b.order;
     }
     static constexpr uint64_t kSlotMask = (uint64_t{1} << kSlotBits) - 1;
+    static uint32_t SlotOf(const Key& key) { return static_cast<uint32_t>(key.order & kSlotMask); }
+    // Writes `key` at heap index `index` and records that index for its slot.
+    void Place(size_t index, const Key& key) {
+      keys_[index] = key;
+      positions_[SlotOf(key)] = static_cast<uint32_t>(index);
+    }
+    // Moves `key` up from `hole` to its place (towards the root).
+    void SiftUp(size_t hole, Key key);
     // Moves `key` down from `hole` to its place among keys_[0, count).
     void SiftDown(size_t hole, Key key, size_t count);
     std::vector<Key> keys_;
     std::vector<Timer> slots_;
+    std::vector<uint32_t> positions_;  // per slot: index of its key in keys_ while pending
     std::vector<uint32_t> free_slots_;
   };
   // One ready fiber. `context` is a copy of the fiber's saved stack pointer (its raw
@@ -280,20 +295,11 @@ class Scheduler {
   static_assert(sizeof(ReadyQueue) == 40);
 
   void PushReady(Fiber* fiber);
-  void PushTimer(const Timer& timer);
-  // A wait armed with a deadline ended before it (woken or killed): its timer is now stale.
-  // Stale timers are dropped when popped, as before; but a run that keeps ending waits early (an
-  // RPC or a transaction with a long timeout that answers in microseconds) would grow the heap
-  // with thousands of them, each making every push and pop deeper. So once they are at least
-  // kCompactStaleMin and half the heap, the heap is rebuilt without them (amortized O(1) per
-  // stale timer, and nothing on the push or pop path). Live timers keep their order, no stale
-  // timer ever moved time or the schedule hash, so the run is unchanged; only the step count
-  // no longer includes their pops. The minimum is small: with few live timers (one RPC client:
-  // a delivery, a commit sleep, the call's timeout) a heap of 8-16 keys is one or two levels
-  // deep, where 64 stale timers made every pop sift the last (far-future) key three levels down;
-  // a rebuild of so small a heap costs less than the levels it saves.
-  void NoteStaleTimer();
-  static constexpr size_t kCompactStaleMin = 8;
+  // A wait armed with a deadline ended before it (woken or killed): its timer is cancelled. A
+  // cancelled timer never moved time or the schedule hash when it was left in the heap to be
+  // dropped on pop (the earlier design), so cancelling it changes no run; only the step count
+  // no longer includes such pops.
+  void CancelWaitTimer(Fiber* fiber);
   // Picks the next fiber to run, firing timers as time advances. Null: switch to main.
   // The common case (a live ready fiber, no stop, no limit) is inline; the rest is PickNextSlow.
   Fiber* PickNext() {
@@ -344,7 +350,6 @@ class Scheduler {
   Instant now_ = Instant::Zero();
   Instant run_until_ = Instant::Max();
   uint64_t timer_sequence_ = 0;
-  size_t stale_timers_ = 0;  // stale wait timers still in the heap
   uint64_t next_fiber_id_ = 1;
   size_t fibers_live_ = 0;
   int unwinding_ = 0;
