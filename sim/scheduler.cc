@@ -327,7 +327,8 @@ void Scheduler::TimerQueue::Reserve(size_t timers) {
   free_slots_.reserve(timers);
 }
 
-uint32_t Scheduler::TimerQueue::Push(const Timer& timer) {
+// Inlined into its two callers (ArmTimer, Block), once per timer; only this file calls it.
+__attribute__((always_inline)) inline uint32_t Scheduler::TimerQueue::Push(const Timer& timer) {
   uint32_t slot;
   if (!free_slots_.empty()) {
     slot = free_slots_.back();
@@ -377,7 +378,8 @@ __attribute__((always_inline)) inline void Scheduler::TimerQueue::SiftDown(size_
   Place(hole, key);
 }
 
-Scheduler::Timer Scheduler::TimerQueue::Pop() {
+// Inlined into PickNextSlow, its only caller; only this file calls it.
+__attribute__((always_inline)) inline Scheduler::Timer Scheduler::TimerQueue::Pop() {
   SIM_CHECK(!keys_.empty());
   const uint32_t slot = SlotOf(keys_.front());
   const Key last = keys_.back();
@@ -588,7 +590,8 @@ void Scheduler::Yield() {
     if (entry.epoch == next->wait_epoch_ && next->state_ == Fiber::State::kReady &&
         !*next->paused_ && (!STORSIM_FAST_SWITCH || target != nullptr)) [[likely]] {
       const uint64_t epoch = ++self->wait_epoch_;
-      self->wake_reason_ = WakeReason::kNotified;
+      // No wake_reason_ store: only Block reads it, and whoever ends a Block (Wake, its timer)
+      // writes it first.
       self->state_ = Fiber::State::kReady;
       ready.head_ = ready.Next(head);
       // The ring is full exactly when head_ == tail_ here; then the tail slot is the head slot
