@@ -8,13 +8,13 @@ namespace {
 constexpr int64_t kBillion = 1000'000'000;
 }
 
-Instant LocalClock::Monotonic(Instant true_now) const {
+Instant LocalClock::MonotonicDrifting(Instant true_now) const {
   const __int128 elapsed = true_now.nanos() - anchor_true_;
   const __int128 local = elapsed * (kBillion + drift_ppb_) / kBillion;
   return Instant::FromNanos(anchor_local_ + static_cast<int64_t>(local));
 }
 
-Instant LocalClock::TrueDeadline(Instant true_now, Duration local) const {
+Instant LocalClock::TrueDeadlineDrifting(Instant true_now, Duration local) const {
   if (local <= Duration::Zero()) return true_now;
   if (local == Duration::Max()) return Instant::Max();
   const __int128 rate = kBillion + drift_ppb_;

@@ -121,7 +121,26 @@ std::vector<std::string> Disk::List(std::string_view prefix) const {
   return names;
 }
 
+std::string Disk::TakeRecordBuffer() {
+  if (spare_records_.empty()) return {};
+  std::string buffer = std::move(spare_records_.back());
+  spare_records_.pop_back();
+  SIM_CHECK(buffer.empty());
+  return buffer;
+}
+
+void Disk::KeepSpare(std::vector<std::string>& records) {
+  for (std::string& record : records) {
+    if (spare_records_.size() >= kSpareRecordsMax) break;
+    record.clear();
+    spare_records_.push_back(std::move(record));
+  }
+}
+
 void Disk::SyncOne(File& file) {
+  // The durable copy (what a crash would have restored) is no longer needed: its strings become
+  // spare record buffers.
+  if (file.durable_copy) KeepSpare(*file.durable_copy);
   file.durable_copy.reset();
   file.durable_exists = file.exists;
   file.durable_records = file.exists ? file.records.size() : 0;

@@ -32,6 +32,11 @@ class Disk {
 
   // Appends a record to a file (created if absent).
   void Append(std::string_view file, std::string record);
+  // An empty string for the caller to build its next record in: it keeps the capacity of a
+  // record this disk no longer holds (dropped by a synced Replace, Remove or re-create), so a log
+  // that checkpoints (rewrites itself) builds its next records without a heap allocation each.
+  // A new empty string when none is kept. Contents and durability are unaffected.
+  std::string TakeRecordBuffer();
   // Replaces a file's whole contents. `records` is taken by value: pass it with std::move and no
   // record is copied (the old records are moved aside, kept only until the next sync or crash).
   void Replace(std::string_view file, std::vector<std::string> records);
@@ -78,13 +83,19 @@ class Disk {
   // leave in durable_copy, unless an earlier overwrite since the last sync already did. Moves the
   // durable prefix out of `records` (the caller overwrites them next), so no record is copied.
   static void KeepDurableBeforeOverwrite(File& file);
-  static void SyncOne(File& file);
+  void SyncOne(File& file);
+  // Keeps the strings of `records` (emptied) for TakeRecordBuffer, up to kSpareRecordsMax.
+  void KeepSpare(std::vector<std::string>& records);
+  static constexpr size_t kSpareRecordsMax = 8192;
 
   std::map<std::string, File, std::less<>> files_;
   const std::string* last_name_ = nullptr;  // invariant 3
   File* last_file_ = nullptr;
   uint64_t syncs_ = 0;
   uint64_t bytes_written_ = 0;
+  // Empty strings with capacity, for TakeRecordBuffer (never content: not copied or moved with
+  // the disk).
+  std::vector<std::string> spare_records_;
 };
 
 }  // namespace storsim::sim

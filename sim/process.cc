@@ -45,9 +45,9 @@ void Process::Start() {
   main_fiber_ = SpawnFiber(name_ + "/main", [this] { main_(*env_); });
 }
 
-Fiber* Process::SpawnFiber(std::string name, std::function<void()> body) {
+Fiber* Process::SpawnFiber(std::string_view name, std::function<void()> body) {
   SIM_CHECK_MSG(up_, "spawning a fiber in a process that is down");
-  Fiber* fiber = simulation_.scheduler().Spawn(std::move(name), this, std::move(body));
+  Fiber* fiber = simulation_.scheduler().Spawn(name, this, std::move(body));
   fibers_.push_back(fiber);
   return fiber;
 }

@@ -20,6 +20,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "sim/clock.h"
@@ -70,7 +71,7 @@ class Process final : public TimerHandler {
   void Park(Fiber* fiber) { parked_.push_back(fiber); }
   void OnFiberDone(Fiber* fiber);
   void OnMessage(Message* message);  // delivered by the network; takes ownership
-  Fiber* SpawnFiber(std::string name, std::function<void()> body);
+  Fiber* SpawnFiber(std::string_view name, std::function<void()> body);
   // Ends this incarnation from inside one of its fibers (process exit), at the current instant.
   [[noreturn]] void ExitFromInside();
   Event& shutdown_requested() { return *shutdown_; }

@@ -140,6 +140,7 @@ const char* RunOutcomeName(RunOutcome outcome) {
 
 Scheduler::Scheduler(SchedulerOptions options)
     : options_(options), stacks_(options.stack_bytes, options.fibers_max) {
+  RefreshDispatchLimit();
   main_record_.state_ = Fiber::State::kRunning;
   main_record_.name_ = "main";
 #if STORSIM_FAST_SWITCH
@@ -174,7 +175,7 @@ Scheduler::~Scheduler() {
   }
 }
 
-Fiber* Scheduler::Spawn(std::string name, Process* process, std::function<void()> body) {
+Fiber* Scheduler::Spawn(std::string_view name, Process* process, std::function<void()> body) {
   Fiber* fiber;
   if (!free_fibers_.empty()) {
     fiber = free_fibers_.back();
@@ -184,7 +185,7 @@ Fiber* Scheduler::Spawn(std::string name, Process* process, std::function<void()
     fiber = fibers_.back().get();
   }
   fiber->id_ = next_fiber_id_++;
-  fiber->name_ = std::move(name);
+  fiber->name_.assign(name);  // reuses the record's buffer
   fiber->process_ = process;
   fiber->paused_ = process != nullptr ? &process->paused_flag() : &Fiber::kNeverPaused;
   fiber->body_ = std::move(body);
@@ -253,6 +254,7 @@ void Scheduler::RunBody(Fiber* fiber) {
   } catch (...) {
     if (!failure_) failure_ = std::current_exception();
     stop_requested_ = true;
+    RefreshDispatchLimit();
   }
   fiber->body_ = nullptr;  // captured state dies on the fiber's own stack
   fiber->state_ = Fiber::State::kDone;
@@ -302,13 +304,10 @@ void Scheduler::PushReady(Fiber* fiber) {
 #endif
 }
 
-void Scheduler::PushTimer(const Timer& timer) {
-  timers_.Push(timer);
-}
-
 void Scheduler::ReadyQueue::Grow() {
-  const size_t capacity = capacity_ * 2;
-  SIM_CHECK(capacity > capacity_);
+  SIM_CHECK(full());
+  const size_t capacity = size_ * 2;
+  SIM_CHECK(capacity > size_);
   std::unique_ptr<ReadyEntry[]> slots(new ReadyEntry[capacity]);
   ReadyEntry* from = head_;
   for (size_t i = 0; i < size_; ++i) {
@@ -316,7 +315,6 @@ void Scheduler::ReadyQueue::Grow() {
     from = Next(from);
   }
   slots_ = std::move(slots);
-  capacity_ = capacity;
   end_ = slots_.get() + capacity;
   head_ = slots_.get();
   tail_ = head_ + size_;  // size_ < capacity now
@@ -325,10 +323,12 @@ void Scheduler::ReadyQueue::Grow() {
 void Scheduler::TimerQueue::Reserve(size_t timers) {
   keys_.reserve(timers);
   slots_.reserve(timers);
+  positions_.reserve(timers);
   free_slots_.reserve(timers);
 }
 
-void Scheduler::TimerQueue::Push(const Timer& timer) {
+// Inlined into its two callers (ArmTimer, Block), once per timer; only this file calls it.
+__attribute__((always_inline)) inline uint32_t Scheduler::TimerQueue::Push(const Timer& timer) {
   uint32_t slot;
   if (!free_slots_.empty()) {
     slot = free_slots_.back();
@@ -338,23 +338,29 @@ void Scheduler::TimerQueue::Push(const Timer& timer) {
     SIM_CHECK_MSG(slots_.size() < (size_t{1} << kSlotBits), "too many timers pending");
     slot = static_cast<uint32_t>(slots_.size());
     slots_.push_back(timer);
+    positions_.push_back(0);
   }
   SIM_CHECK(timer.sequence < (uint64_t{1} << (64 - kSlotBits)));
   const Key key{timer.at.nanos(), (timer.sequence << kSlotBits) | slot};
-  // Sift up from a hole at the end.
-  size_t hole = keys_.size();
+  const size_t hole = keys_.size();
   keys_.emplace_back();
+  SiftUp(hole, key);
+  return slot;
+}
+
+// Inlined into Push and Cancel; only this file calls it.
+__attribute__((always_inline)) inline void Scheduler::TimerQueue::SiftUp(size_t hole, Key key) {
   while (hole > 0) {
     const size_t parent = (hole - 1) / kArity;
     if (!Before(key, keys_[parent])) break;
-    keys_[hole] = keys_[parent];
+    Place(hole, keys_[parent]);
     hole = parent;
   }
-  keys_[hole] = key;
+  Place(hole, key);
 }
 
 // Inlined into Pop, the hot path of every timer (an out-of-line call cost ~25% of
-// BM_TimerEvent/64); only this file calls it.
+// BM_TimerEvent/64), and into Cancel; only this file calls it.
 __attribute__((always_inline)) inline void Scheduler::TimerQueue::SiftDown(size_t hole, Key key,
                                                                             size_t count) {
   while (true) {
@@ -366,15 +372,16 @@ __attribute__((always_inline)) inline void Scheduler::TimerQueue::SiftDown(size_
       if (Before(keys_[child], keys_[best])) best = child;
     }
     if (!Before(keys_[best], key)) break;
-    keys_[hole] = keys_[best];
+    Place(hole, keys_[best]);
     hole = best;
   }
-  keys_[hole] = key;
+  Place(hole, key);
 }
 
-Scheduler::Timer Scheduler::TimerQueue::Pop() {
+// Inlined into PickNextSlow, its only caller; only this file calls it.
+__attribute__((always_inline)) inline Scheduler::Timer Scheduler::TimerQueue::Pop() {
   SIM_CHECK(!keys_.empty());
-  const uint32_t slot = static_cast<uint32_t>(keys_.front().order & kSlotMask);
+  const uint32_t slot = SlotOf(keys_.front());
   const Key last = keys_.back();
   keys_.pop_back();
   const size_t count = keys_.size();
@@ -383,39 +390,29 @@ Scheduler::Timer Scheduler::TimerQueue::Pop() {
   return slots_[slot];
 }
 
-template <typename Predicate>
-size_t Scheduler::TimerQueue::RemoveIf(Predicate stale) {
-  size_t kept = 0;
-  for (const Key& key : keys_) {
-    const auto slot = static_cast<uint32_t>(key.order & kSlotMask);
-    if (stale(slots_[slot])) {
-      free_slots_.push_back(slot);
+void Scheduler::TimerQueue::Cancel(uint32_t slot) {
+  SIM_CHECK(slot < positions_.size());
+  const size_t index = positions_[slot];
+  SIM_CHECK_MSG(index < keys_.size() && SlotOf(keys_[index]) == slot,
+                "cancelling a timer that is not pending");
+  const Key last = keys_.back();
+  keys_.pop_back();
+  const size_t count = keys_.size();
+  if (index < count) {
+    // The last key fills the hole: up if it orders before the hole's parent, else down.
+    if (index > 0 && Before(last, keys_[(index - 1) / kArity])) {
+      SiftUp(index, last);
     } else {
-      keys_[kept++] = key;
+      SiftDown(index, last, count);
     }
   }
-  const size_t removed = keys_.size() - kept;
-  keys_.resize(kept);
-  // Floyd's heap construction: sift every parent down, the last one first.
-  if (kept > 1) {
-    for (size_t parent = (kept - 2) / kArity + 1; parent-- > 0;) {
-      SiftDown(parent, keys_[parent], kept);
-    }
-  }
-  return removed;
+  free_slots_.push_back(slot);
 }
 
-void Scheduler::NoteStaleTimer() {
-  ++stale_timers_;
-  if (stale_timers_ < kCompactStaleMin || stale_timers_ * 2 < timers_.size()) return;
-  const size_t removed = timers_.RemoveIf([](const Timer& timer) {
-    return timer.handler == nullptr && (timer.fiber->wait_epoch_ != timer.epoch ||
-                                        timer.fiber->state_ != Fiber::State::kBlocked);
-  });
-  // Every stale timer was counted when its wait ended, and the test above is the one the pop
-  // path uses, so the two agree.
-  SIM_CHECK_MSG(removed == stale_timers_, "stale timer count out of step with the heap");
-  stale_timers_ = 0;
+void Scheduler::CancelWaitTimer(Fiber* fiber) {
+  SIM_CHECK(fiber->timed_wait_);
+  fiber->timed_wait_ = false;
+  timers_.Cancel(fiber->timer_slot_);
 }
 
 Fiber* Scheduler::PickNextSlow() {
@@ -423,6 +420,7 @@ Fiber* Scheduler::PickNextSlow() {
     if (stop_requested_ || stopping_) {
       if (!stopping_) {
         stopping_ = true;
+        dispatch_steps_max_ = 0;
         stop_outcome_ = RunOutcome::kStopped;
       }
       return nullptr;
@@ -438,6 +436,7 @@ Fiber* Scheduler::PickNextSlow() {
       }
       if (++steps_ > options_.steps_max) {
         stopping_ = true;
+        dispatch_steps_max_ = 0;
         stop_outcome_ = RunOutcome::kStepLimit;
         ready_.push_front(entry);
         return nullptr;
@@ -447,35 +446,36 @@ Fiber* Scheduler::PickNextSlow() {
     }
     if (timers_.empty()) {
       stopping_ = true;
+      dispatch_steps_max_ = 0;
       stop_outcome_ = RunOutcome::kIdle;
       return nullptr;
     }
     const Instant earliest = timers_.earliest();
     if (earliest > run_until_) {
       stopping_ = true;
+      dispatch_steps_max_ = 0;
       stop_outcome_ = RunOutcome::kReachedTime;
       now_ = std::max(now_, run_until_);
       return nullptr;
     }
     if (earliest > options_.time_max) {
       stopping_ = true;
+      dispatch_steps_max_ = 0;
       stop_outcome_ = RunOutcome::kTimeLimit;
       return nullptr;
     }
     if (++steps_ > options_.steps_max) {
       stopping_ = true;
+      dispatch_steps_max_ = 0;
       stop_outcome_ = RunOutcome::kStepLimit;
       return nullptr;
     }
     const Timer timer = timers_.Pop();
-    if (timer.handler == nullptr && (timer.fiber->wait_epoch_ != timer.epoch ||
-                                     timer.fiber->state_ != Fiber::State::kBlocked)) {
-      // A stale wait timer (its fiber was woken otherwise, or died): it must not move time, or
-      // a run "until idle" would end at the last abandoned timeout instead of the last event.
-      SIM_CHECK(stale_timers_ > 0);
-      --stale_timers_;
-      continue;
-    }
+    // A wait that ended early cancelled its timer, so a wait timer that fires is the live one.
+    SIM_CHECK_MSG(timer.handler != nullptr || (timer.fiber->wait_epoch_ == timer.epoch &&
+                                               timer.fiber->state_ == Fiber::State::kBlocked &&
+                                               timer.fiber->timed_wait_),
+                  "a wait timer outlived its wait");
     if (timer.at > now_) now_ = timer.at;
     schedule_hash_ = (schedule_hash_ ^ static_cast<uint64_t>(now_.nanos())) * 0x100000001b3ULL;
     if (timer.handler != nullptr) {
@@ -496,6 +496,7 @@ RunOutcome Scheduler::RunUntil(Instant until) {
   run_until_ = until;
   stop_requested_ = false;
   stopping_ = false;
+  RefreshDispatchLimit();
   RunOutcome outcome;
   {
     ActiveSchedulerScope active(this);
@@ -525,6 +526,7 @@ RunOutcome Scheduler::RunLoop() {
   }
   stop_requested_ = false;
   stopping_ = false;
+  RefreshDispatchLimit();
   return outcome;
 }
 
@@ -546,7 +548,8 @@ WakeReason Scheduler::Block(Instant deadline) {
   }
   self->state_ = Fiber::State::kBlocked;
   if (deadline != Instant::Max()) {
-    PushTimer(Timer{std::max(deadline, now_), timer_sequence_++, self, self->wait_epoch_, nullptr, 0});
+    self->timer_slot_ = timers_.Push(
+        Timer{std::max(deadline, now_), timer_sequence_++, self, self->wait_epoch_, nullptr, 0});
     self->timed_wait_ = true;
   }
   Fiber* next = PickNext();
@@ -575,8 +578,8 @@ void Scheduler::Yield() {
   // stops the run, that fiber is the one PickNext would choose after `self` joined the back.
   // The queue's length does not change (one entry leaves the front, one joins the back), so the
   // ring is rotated in place and never needs to grow.
-  if (self != &scheduler->main_record_ && !ready.empty() && !scheduler->stop_requested_ &&
-      !scheduler->stopping_ && scheduler->steps_ < scheduler->options_.steps_max) [[likely]] {
+  if (self != &scheduler->main_record_ && scheduler->steps_ < scheduler->dispatch_steps_max_ &&
+      !ready.empty()) [[likely]] {
     ReadyEntry* const head = ready.head_;
     const ReadyEntry entry = *head;
     Fiber* next = entry.fiber;
@@ -587,7 +590,8 @@ void Scheduler::Yield() {
     if (entry.epoch == next->wait_epoch_ && next->state_ == Fiber::State::kReady &&
         !*next->paused_ && (!STORSIM_FAST_SWITCH || target != nullptr)) [[likely]] {
       const uint64_t epoch = ++self->wait_epoch_;
-      self->wake_reason_ = WakeReason::kNotified;
+      // No wake_reason_ store: only Block reads it, and whoever ends a Block (Wake, its timer)
+      // writes it first.
       self->state_ = Fiber::State::kReady;
       ready.head_ = ready.Next(head);
       // The ring is full exactly when head_ == tail_ here; then the tail slot is the head slot
@@ -650,15 +654,12 @@ bool Scheduler::Wake(WakeToken token) {
   fiber->wake_reason_ = WakeReason::kNotified;
   ++fiber->wait_epoch_;
   PushReady(fiber);
-  if (fiber->timed_wait_) {
-    fiber->timed_wait_ = false;
-    NoteStaleTimer();
-  }
+  if (fiber->timed_wait_) CancelWaitTimer(fiber);
   return true;
 }
 
 void Scheduler::ArmTimer(Instant at, TimerHandler* handler, uint64_t argument) {
-  PushTimer(Timer{std::max(at, now_), timer_sequence_++, nullptr, 0, handler, argument});
+  timers_.Push(Timer{std::max(at, now_), timer_sequence_++, nullptr, 0, handler, argument});
 }
 
 void Scheduler::Kill(Fiber* fiber) {
@@ -666,10 +667,7 @@ void Scheduler::Kill(Fiber* fiber) {
   if (fiber->state_ == Fiber::State::kDone || fiber->state_ == Fiber::State::kFree) return;
   ++fiber->wait_epoch_;
   fiber->killed_ = true;
-  if (fiber->timed_wait_) {
-    fiber->timed_wait_ = false;
-    NoteStaleTimer();
-  }
+  if (fiber->timed_wait_) CancelWaitTimer(fiber);
   Fiber* saved = running_;
   running_ = fiber;
   ++unwinding_;

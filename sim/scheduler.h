@@ -16,7 +16,9 @@
 //   1. At most one fiber runs at a time; `running_` names it (the main record on the main stack).
 //   2. A fiber is in exactly one of: ready queue (kReady), blocked (kBlocked), running, done.
 //   3. A wake token is valid only while the fiber's wait_epoch equals the token's epoch; every
-//      wake and every kill bumps the epoch, so stale timers and stale waiter entries do nothing.
+//      wake and every kill bumps the epoch, so stale waiter entries do nothing.
+//   5. A fiber has a timer in the queue exactly while timed_wait_ is set: the Block that armed it
+//      is still waiting. Its firing, a wake or a kill clears the flag and removes the timer.
 //   4. Fiber records are pooled and never freed before the scheduler, so a stale token never
 //      points to freed memory. A recycled record may hold a parked context (see above); a kill
 //      destroys the context, and Spawn then makes a new one.
@@ -29,6 +31,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "sim/stack_pool.h"
@@ -76,9 +79,10 @@ class Fiber {
   WakeReason wake_reason_ = WakeReason::kNotified;
   bool wake_pending_ = false;
   bool killed_ = false;
-  // The current Block armed a deadline timer that has not fired: a wake or kill before the
-  // deadline leaves that timer stale in the heap (counted in Scheduler::stale_timers_).
+  // The current Block armed a deadline timer that has not fired (in the timer queue's slot
+  // `timer_slot_`): a wake or kill before the deadline cancels it.
   bool timed_wait_ = false;
+  uint32_t timer_slot_ = 0;
 };
 
 // Identifies one wait of one fiber. Waking a stale token does nothing.
@@ -127,8 +131,10 @@ class Scheduler {
 
   // Creates a fiber that becomes ready at once (behind those already ready). `process` may be null
   // for kernel and test fibers. The fiber ends when `body` returns; an exception leaving `body`
-  // stops the run and is rethrown from Run on the main stack.
-  Fiber* Spawn(std::string name, Process* process, std::function<void()> body);
+  // stops the run and is rethrown from Run on the main stack. `name` is copied into the pooled
+  // fiber record, whose string keeps its capacity across reuses (an RPC handler fiber per request
+  // then costs no allocation for its name).
+  Fiber* Spawn(std::string_view name, Process* process, std::function<void()> body);
 
   // Runs until idle, Stop, a limit, or a fiber's exception (rethrown here).
   RunOutcome Run();
@@ -136,7 +142,10 @@ class Scheduler {
   RunOutcome RunUntil(Instant until);
   RunOutcome RunFor(Duration duration) { return RunUntil(now_ + duration); }
   // Ends the current Run after the running fiber next suspends.
-  void Stop() { stop_requested_ = true; }
+  void Stop() {
+    stop_requested_ = true;
+    dispatch_steps_max_ = 0;
+  }
 
   // --- Called from inside a fiber. ---
   Fiber* current() const { return running_ == &main_record_ ? nullptr : running_; }
@@ -165,7 +174,7 @@ class Scheduler {
   void Requeue(Fiber* fiber) { PushReady(fiber); }
 
   size_t fibers_live() const { return fibers_live_; }
-  // Timers in the heap, stale wait timers not yet removed included (see CompactTimers).
+  // Timers armed and not yet fired or cancelled (a wait that ends early cancels its deadline).
   size_t timers_pending() const { return timers_.size(); }
 
  private:
@@ -181,19 +190,22 @@ class Scheduler {
   // timer in a slab slot named by the key. Same order as a heap of whole Timers under
   // (at, sequence), so firing order (and every fingerprint) is unchanged; but a sift moves 16
   // bytes instead of 48 and the tree is half as deep.
+  // Each slot also records where its key is in the heap (positions_), so a timer can be
+  // cancelled in O(log n): a wait that ends before its deadline (an RPC answered in microseconds
+  // under a 10 s timeout) removes its timer at once, and the heap holds live timers only. Keys
+  // are unique and totally ordered by (at, sequence), so any heap of the same keys pops them in
+  // one order: cancelling never changes the order of the others.
   class TimerQueue {
    public:
     bool empty() const { return keys_.empty(); }
     size_t size() const { return keys_.size(); }
     Instant earliest() const { return Instant::FromNanos(keys_.front().at); }
-    void Push(const Timer& timer);
+    // Returns the timer's slot, valid until it is popped or cancelled.
+    uint32_t Push(const Timer& timer);
     Timer Pop();  // precondition: !empty()
+    // Removes the pending timer in `slot` (precondition: pushed, not popped or cancelled since).
+    void Cancel(uint32_t slot);
     void Reserve(size_t timers);
-    // Removes every timer for which `stale(timer)` is true and rebuilds the heap, in O(size).
-    // The remaining timers pop in the same order as before: keys are unique and totally ordered
-    // by (at, sequence), so any heap of them yields one sequence. Returns how many were removed.
-    template <typename Predicate>
-    size_t RemoveIf(Predicate stale);
 
    private:
     static constexpr int kSlotBits = 24;  // bound on timers pending at once: 2^24
@@ -206,10 +218,19 @@ class Scheduler {
       return a.at != b.at ? a.at < b.at : a.order < b.order;
     }
     static constexpr uint64_t kSlotMask = (uint64_t{1} << kSlotBits) - 1;
+    static uint32_t SlotOf(const Key& key) { return static_cast<uint32_t>(key.order & kSlotMask); }
+    // Writes `key` at heap index `index` and records that index for its slot.
+    void Place(size_t index, const Key& key) {
+      keys_[index] = key;
+      positions_[SlotOf(key)] = static_cast<uint32_t>(index);
+    }
+    // Moves `key` up from `hole` to its place (towards the root).
+    void SiftUp(size_t hole, Key key);
     // Moves `key` down from `hole` to its place among keys_[0, count).
     void SiftDown(size_t hole, Key key, size_t count);
     std::vector<Key> keys_;
     std::vector<Timer> slots_;
+    std::vector<uint32_t> positions_;  // per slot: index of its key in keys_ while pending
     std::vector<uint32_t> free_slots_;
   };
   // One ready fiber. `context` is a copy of the fiber's saved stack pointer (its raw
@@ -243,13 +264,13 @@ class Scheduler {
       --size_;
     }
     void push_back(ReadyEntry entry) {
-      if (size_ == capacity_) Grow();
+      if (full()) Grow();
       *tail_ = entry;
       tail_ = Next(tail_);
       ++size_;
     }
     void push_front(ReadyEntry entry) {
-      if (size_ == capacity_) Grow();
+      if (full()) Grow();
       head_ = (head_ == slots_.get() ? end_ : head_) - 1;
       *head_ = entry;
       ++size_;
@@ -258,39 +279,35 @@ class Scheduler {
    private:
     friend class Scheduler;  // Yield's fast path rotates the ring in place
     static constexpr size_t kInitialSlots = 256;
+    bool full() const { return head_ == tail_ && size_ != 0; }
     ReadyEntry* Next(ReadyEntry* slot) const {
       ++slot;
       return slot == end_ ? slots_.get() : slot;
     }
     void Grow();  // doubles the ring, keeping the order
     std::unique_ptr<ReadyEntry[]> slots_;
-    ReadyEntry* end_;   // slots_ + capacity_
+    ReadyEntry* end_;   // slots_ + capacity (a power of two, at least kInitialSlots)
     ReadyEntry* head_;  // the oldest entry (when size_ > 0)
     ReadyEntry* tail_;  // where the next entry goes; equals head_ when empty or full
     size_t size_ = 0;
-    size_t capacity_ = kInitialSlots;
   };
+  // Its five words share the dispatch cache line with running_, steps_ and dispatch_steps_max_.
+  static_assert(sizeof(ReadyQueue) == 40);
 
   void PushReady(Fiber* fiber);
-  void PushTimer(const Timer& timer);
-  // A wait armed with a deadline ended before it (woken or killed): its timer is now stale.
-  // Stale timers are dropped when popped, as before; but a run that keeps ending waits early (an
-  // RPC or a transaction with a long timeout that answers in microseconds) would grow the heap
-  // with thousands of them, each making every push and pop deeper. So once they are at least
-  // kCompactStaleMin and half the heap, the heap is rebuilt without them (amortized O(1) per
-  // stale timer, and nothing on the push or pop path). Live timers keep their order, no stale
-  // timer ever moved time or the schedule hash, so the run is unchanged; only the step count
-  // no longer includes their pops.
-  void NoteStaleTimer();
-  static constexpr size_t kCompactStaleMin = 64;
+  // A wait armed with a deadline ended before it (woken or killed): its timer is cancelled. A
+  // cancelled timer never moved time or the schedule hash when it was left in the heap to be
+  // dropped on pop (the earlier design), so cancelling it changes no run; only the step count
+  // no longer includes such pops.
+  void CancelWaitTimer(Fiber* fiber);
   // Picks the next fiber to run, firing timers as time advances. Null: switch to main.
   // The common case (a live ready fiber, no stop, no limit) is inline; the rest is PickNextSlow.
   Fiber* PickNext() {
-    if (!stop_requested_ && !stopping_ && !ready_.empty()) {
+    if (steps_ < dispatch_steps_max_ && !ready_.empty()) {
       const ReadyEntry entry = ready_.front();
       Fiber* fiber = entry.fiber;
       if (entry.epoch == fiber->wait_epoch_ && fiber->state_ == Fiber::State::kReady &&
-          !*fiber->paused_ && steps_ < options_.steps_max) {
+          !*fiber->paused_) {
         ready_.pop_front();
         ++steps_;
         schedule_hash_ = (schedule_hash_ ^ fiber->id_) * 0x100000001b3ULL;
@@ -300,6 +317,9 @@ class Scheduler {
     return PickNextSlow();
   }
   Fiber* PickNextSlow();
+  void RefreshDispatchLimit() {
+    dispatch_steps_max_ = stop_requested_ || stopping_ ? 0 : options_.steps_max;
+  }
   // Yield when its inline fast path does not apply (empty or stale queue front, stop, limit).
   __attribute__((noinline)) void YieldSlow();
   void TransferTo(Fiber* from, Fiber* to);
@@ -314,14 +334,22 @@ class Scheduler {
   void Recycle(Fiber* fiber);
   RunOutcome RunLoop();
 
+  // Read or written by every dispatch (Yield's fast path and PickNext), so they share one cache
+  // line: the running fiber, the ready ring's pointers, the step count and its limit.
+  alignas(64) Fiber* running_ = &main_record_;
+  ReadyQueue ready_;
+  uint64_t steps_ = 0;
+  // options_.steps_max, or 0 while a stop is requested or under way (stop_requested_ or
+  // stopping_): the fast paths test `steps_ < dispatch_steps_max_` once instead of two flags and
+  // the limit. RefreshDispatchLimit recomputes it after either flag changes.
+  uint64_t dispatch_steps_max_ = 0;
+  uint64_t schedule_hash_ = 0;
+
   SchedulerOptions options_;
   StackPool stacks_;
   Instant now_ = Instant::Zero();
   Instant run_until_ = Instant::Max();
-  uint64_t steps_ = 0;
-  uint64_t schedule_hash_ = 0;
   uint64_t timer_sequence_ = 0;
-  size_t stale_timers_ = 0;  // stale wait timers still in the heap
   uint64_t next_fiber_id_ = 1;
   size_t fibers_live_ = 0;
   int unwinding_ = 0;
@@ -331,12 +359,10 @@ class Scheduler {
   std::exception_ptr failure_;
 
   Fiber main_record_;
-  Fiber* running_ = &main_record_;
 #if !STORSIM_FAST_SWITCH
   Fiber* switched_from_ = nullptr;
 #endif
 
-  ReadyQueue ready_;
   TimerQueue timers_;
   std::vector<std::unique_ptr<Fiber>> fibers_;
   std::vector<Fiber*> free_fibers_;

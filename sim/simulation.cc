@@ -39,7 +39,7 @@ Process* Simulation::FindProcess(std::string_view name) {
 }
 
 Fiber* Simulation::SpawnKernel(std::string name, std::function<void()> body) {
-  return scheduler_.Spawn(std::move(name), nullptr, std::move(body));
+  return scheduler_.Spawn(name, nullptr, std::move(body));
 }
 
 void Simulation::Emit(std::string_view kind, std::vector<TraceField> fields) {

@@ -83,10 +83,12 @@ class Trace {
   void RemoveObserver(TraceObserver* observer);
 
  private:
-  // HashBytes of a kind or key. They are literals with static storage (TraceEvent keeps only a
-  // view of them), so equal address and length mean equal bytes: the hash of each literal is
-  // computed once and remembered in a small direct-mapped table, which changes no hash value.
-  uint64_t LiteralHash(std::string_view literal);
+  // RunningHash::WordMix(HashBytes(literal)) of a kind or key, ready for RunningHash::AddMixed
+  // (together the same step as Add(literal)). They are literals with static storage (TraceEvent
+  // keeps only a view of them), so equal address and length mean equal bytes: the value of each
+  // literal is computed once and remembered in a small direct-mapped table, which changes no
+  // hash value.
+  uint64_t LiteralMix(std::string_view literal);
   // Folds one event into the running hash and returns its sequence number.
   uint64_t HashEvent(Instant at, int32_t process, std::string_view kind,
                      std::span<const TraceField> fields);
@@ -94,7 +96,7 @@ class Trace {
   struct LiteralEntry {
     const char* data = nullptr;
     size_t size = 0;
-    uint64_t hash = 0;
+    uint64_t mixed = 0;  // RunningHash::WordMix(HashBytes(literal))
   };
   static constexpr size_t kLiteralEntries = 256;  // a power of two
 

@@ -267,7 +267,7 @@ void PostgresServer::Commit(sim::Env& env, Incarnation& incarnation, const Opera
                             const sim::CallContext& context) {
   const char* op_name = persistence::OperationName(operation);
   if (persistence::IsMutation(logged)) {
-    env.disk().Append(kWalFile, EncodeWalRecord(logged));
+    env.disk().Append(kWalFile, EncodeWalRecord(logged, env.disk().TakeRecordBuffer()));
     ++incarnation.wal_records;
     if (crash_before_sync_) {
       crash_before_sync_ = false;

@@ -300,15 +300,24 @@ void EncodeInto(Sink& sink, const Operation& operation) {
 }  // namespace
 
 std::string EncodeWalRecord(const Operation& operation) {
+  return EncodeWalRecord(operation, std::string());
+}
+
+std::string EncodeWalRecord(const Operation& operation, std::string buffer) {
   SIM_CHECK_MSG(IsMutation(operation), "only mutations are logged");
-  // Two passes over the fields: count the bytes, then write them into a string allocated once.
+  // Two passes over the fields: count the bytes, then write them into the buffer, sized once
+  // (no allocation when its capacity suffices).
   SizeSink size;
   EncodeInto(size, operation);
-  std::string record(size.size(), '\0');
-  BufferSink buffer(record.data(), record.size());
-  EncodeInto(buffer, operation);
-  SIM_CHECK_MSG(buffer.full(), "WAL record smaller than its computed size");
-  return record;
+  const size_t bytes = size.size();
+  // When the buffer must grow anyway, its capacity is rounded up to 64 bytes: once recycled
+  // (sim::Disk::TakeRecordBuffer) it then fits most later records, which differ by a few bytes.
+  if (buffer.capacity() < bytes) buffer.reserve((bytes + 63) / 64 * 64);
+  buffer.assign(bytes, '\0');
+  BufferSink sink(buffer.data(), buffer.size());
+  EncodeInto(sink, operation);
+  SIM_CHECK_MSG(sink.full(), "WAL record smaller than its computed size");
+  return buffer;
 }
 
 Operation DecodeWalRecord(std::string_view record) {

@@ -20,8 +20,11 @@ namespace storsim::postgres {
 
 inline constexpr std::string_view kWalFile = "postgres/wal";
 
-// Precondition: persistence::IsMutation(operation).
+// Precondition: persistence::IsMutation(operation). The second form writes the record into
+// `buffer` (its contents are replaced), reusing its capacity: pass sim::Disk::TakeRecordBuffer()
+// and a record costs no allocation when that capacity suffices. Both give the same bytes.
 std::string EncodeWalRecord(const persistence::Operation& operation);
+std::string EncodeWalRecord(const persistence::Operation& operation, std::string buffer);
 persistence::Operation DecodeWalRecord(std::string_view record);
 
 // Replays every record of the WAL on `disk` into fresh tables. Every record must apply without
