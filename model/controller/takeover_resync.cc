@@ -46,10 +46,9 @@ void Service::ResyncAfterUnfencedTakeover() {
   for (auto& [id, shard] : shards_) {
     auto found = scanned.find(id);
     for (NodeId node : answered) {
-      auto held = found == scanned.end() ? std::map<NodeId, std::optional<api::LocationConfig>>::
-                                               const_iterator()
-                                         : found->second.locations.find(node);
-      if (found != scanned.end() && held != found->second.locations.end()) {
+      const ObservedState* listed = found == scanned.end() ? nullptr : &found->second;
+      auto held = listed == nullptr ? shard.observed.locations.end() : listed->locations.find(node);
+      if (listed != nullptr && held != listed->locations.end()) {
         shard.observed.locations[node] = held->second;  // as start-up records a scan
       } else {
         shard.observed.locations.erase(node);

@@ -27,4 +27,19 @@ std::map<int64_t, int64_t> ParsePlacement(std::string_view text, char separator)
   return placement;
 }
 
+void LeaderCensus::Observe(const sim::TraceEvent& event) {
+  if (event.kind == "ctl.status") {
+    status_[event.process] = std::string(event.Str("status"));
+  } else if (event.kind == "process.down") {
+    status_.erase(static_cast<int32_t>(event.Int("pid")));  // a dead instance leads nothing
+  }
+}
+
+bool LeaderCensus::IsSingleLeader(int32_t pid) const {
+  int leaders = 0;
+  for (const auto& [other, status] : status_) leaders += status == "Leader" ? 1 : 0;
+  auto it = status_.find(pid);
+  return leaders == 1 && it != status_.end() && it->second == "Leader";
+}
+
 }  // namespace storsim::invariants

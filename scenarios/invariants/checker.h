@@ -79,4 +79,15 @@ struct Instance {
   }
 };
 
+// The controller processes alive and the status each last reported (ctl.status): whether an
+// instance is the only Leader (split brain, SPEC §3.6, has two). Feed it every event.
+class LeaderCensus {
+ public:
+  void Observe(const sim::TraceEvent& event);
+  bool IsSingleLeader(int32_t pid) const;
+
+ private:
+  std::map<int32_t, std::string> status_;  // controller pid -> latest ctl.status (alive only)
+};
+
 }  // namespace storsim::invariants

@@ -30,14 +30,8 @@ void NotificationTargetChecker::SetSlot(std::string_view shard, int64_t node, Sl
 }
 
 void NotificationTargetChecker::OnEvent(const sim::TraceEvent& event) {
-  if (event.kind == "ctl.status") {
-    status_[event.process] = std::string(event.Str("status"));
-    return;
-  }
-  if (event.kind == "process.down") {
-    status_.erase(static_cast<int32_t>(event.Int("pid")));  // a dead instance leads nothing
-    return;
-  }
+  leaders_.Observe(event);
+  if (event.kind == "ctl.status" || event.kind == "process.down") return;
   if (event.kind == "ps.start") {
     // A restarted node's slots follow its re-attach response: unknown here until configured.
     const int64_t node = event.Int("node");
@@ -59,7 +53,7 @@ void NotificationTargetChecker::OnEvent(const sim::TraceEvent& event) {
   }
   if (event.kind == "ctl.location_config.send") {
     sent_by_single_leader_[{std::string(event.Str("shard")), event.Int("node"),
-                            std::string(event.Str("mode"))}] = IsSingleLeader(event.process);
+                            std::string(event.Str("mode"))}] = leaders_.IsSingleLeader(event.process);
     return;
   }
   if (event.kind == "ps.location_config") {
@@ -82,19 +76,12 @@ void NotificationTargetChecker::OnEvent(const sim::TraceEvent& event) {
   if (event.kind == "ctl.notify.send") OnNotifySend(event);
 }
 
-bool NotificationTargetChecker::IsSingleLeader(int32_t pid) const {
-  int leaders = 0;
-  for (const auto& [other, status] : status_) leaders += status == "Leader" ? 1 : 0;
-  auto it = status_.find(pid);
-  return leaders == 1 && it != status_.end() && it->second == "Leader";
-}
-
 void NotificationTargetChecker::OnNotifySend(const sim::TraceEvent& event) {
   if (event.Int("attempt") != 0) {
     ++counts_["retries_skipped"];
     return;
   }
-  if (!IsSingleLeader(event.process)) {
+  if (!leaders_.IsSingleLeader(event.process)) {
     ++counts_["not_single_leader"];
     return;
   }

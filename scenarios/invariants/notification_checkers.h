@@ -63,13 +63,11 @@ class NotificationTargetChecker : public Checker {
   using SlotKey = std::tuple<std::string, int, int, int64_t>;
 
   void OnNotifySend(const sim::TraceEvent& event);
-  // True iff `pid` is the only instance whose latest ctl.status is Leader.
-  bool IsSingleLeader(int32_t pid) const;
   void SetSlot(std::string_view shard, int64_t node, SlotState state, std::string_view mode,
                sim::Instant at);
 
   std::map<SlotKey, Demotion> slots_;
-  std::map<int32_t, std::string> status_;  // controller pid -> latest ctl.status
+  LeaderCensus leaders_;
   std::map<std::string, int64_t> counts_;  // judged / skipped sends, for Metrics
   // (shard, node, mode) -> whether the latest ctl.location_config.send of that configuration came
   // from the single Leader (false: a demotion it brings is not the single leader's doing).

@@ -159,14 +159,8 @@ void AttachBeforeDetachChecker::OnEvent(const sim::TraceEvent& event) {
 
 void NotificationOrderChecker::OnEvent(const sim::TraceEvent& event) {
   generations_.Observe(event);
-  if (event.kind == "ctl.status") {
-    status_[event.process] = std::string(event.Str("status"));
-    return;
-  }
-  if (event.kind == "process.down") {
-    status_.erase(static_cast<int32_t>(event.Int("pid")));  // a dead instance leads nothing
-    return;
-  }
+  leaders_.Observe(event);
+  if (event.kind == "ctl.status" || event.kind == "process.down") return;
   if (event.kind == "ctl.generation") {
     const ShardParts parts = ParseShard(event.Str("shard"));
     shard_names_[parts.tenant][parts.shard_number] = std::string(event.Str("shard"));
@@ -179,11 +173,7 @@ void NotificationOrderChecker::OnEvent(const sim::TraceEvent& event) {
       in_flight_.erase(key);
       return;
     }
-    int leaders = 0;
-    for (const auto& [pid, status] : status_) leaders += status == "Leader" ? 1 : 0;
-    auto sender = status_.find(event.process);
-    sent_by_single_leader_[{event.process, key.second}] =
-        leaders == 1 && sender != status_.end() && sender->second == "Leader";
+    sent_by_single_leader_[{event.process, key.second}] = leaders_.IsSingleLeader(event.process);
     if (!in_flight_.insert(key).second) {
       Report("S14", event.at, key.first.ToString() + " sent a notify-attach for " + key.second +
                                   " while its previous one was still in flight");

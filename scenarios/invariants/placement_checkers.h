@@ -78,7 +78,7 @@ class NotificationOrderChecker : public Checker {
   // tenant -> shard string -> generation of the applied placement.
   std::map<std::string, std::map<std::string, int64_t>> applied_;
   std::map<std::string, std::map<int, std::string>> shard_names_;  // tenant -> number -> shard
-  std::map<int32_t, std::string> status_;  // controller pid -> latest ctl.status (alive only)
+  LeaderCensus leaders_;
   // (pid, tenant) -> whether that pid was the single Leader at its latest send for the tenant.
   std::map<std::pair<int32_t, std::string>, bool> sent_by_single_leader_;
   int64_t split_brain_applied_ = 0;
