@@ -185,6 +185,18 @@ sim::ProcessId SecondaryPageserverOf(StoryContext& context, int64_t index) {
   return -1;
 }
 
+// Crashes `pageserver` (if it is up) and restarts it after `duration` (kCrashAttached,
+// kCrashSecondary).
+void CrashPageserverFor(sim::Simulation* simulation, sim::ProcessId pageserver,
+                        sim::Duration duration) {
+  if (pageserver < 0 || !simulation->process(pageserver).up()) return;
+  sim::Fault crash;
+  crash.kind = sim::FaultKind::kCrash;
+  crash.a = pageserver;
+  crash.duration = duration;
+  sim::ApplyFault(*simulation, crash);  // restarts it after the duration
+}
+
 // kStalledMigration: the operator migrates the tenant's first shard from A to its secondary B
 // (which the story has cut off from the safekeeper: B attaches but cannot reach the origin's
 // LSNs), and after `supersede_after` migrates it on to a third node C (back to A with two nodes),
@@ -396,16 +408,9 @@ void ApplyStory(const std::shared_ptr<StoryContext>& context,
       });
       break;
     }
-    case StoryAction::kCrashAttached: {
-      const sim::ProcessId pageserver = AttachedPageserverOf(*story, fault.a);
-      if (pageserver < 0 || !simulation->process(pageserver).up()) break;
-      sim::Fault crash;
-      crash.kind = sim::FaultKind::kCrash;
-      crash.a = pageserver;
-      crash.duration = fault.duration;
-      sim::ApplyFault(*simulation, crash);  // restarts it after the duration
+    case StoryAction::kCrashAttached:
+      CrashPageserverFor(simulation, AttachedPageserverOf(*story, fault.a), fault.duration);
       break;
-    }
     case StoryAction::kPolicyCycle: {
       const auto& tenants = cluster->tenant_ids();
       if (tenants.empty()) break;
@@ -427,16 +432,9 @@ void ApplyStory(const std::shared_ptr<StoryContext>& context,
                                  });
       break;
     }
-    case StoryAction::kCrashSecondary: {
-      const sim::ProcessId pageserver = SecondaryPageserverOf(*story, fault.a);
-      if (pageserver < 0 || !simulation->process(pageserver).up()) break;
-      sim::Fault crash;
-      crash.kind = sim::FaultKind::kCrash;
-      crash.a = pageserver;
-      crash.duration = fault.duration;
-      sim::ApplyFault(*simulation, crash);  // restarts it after the duration
+    case StoryAction::kCrashSecondary:
+      CrashPageserverFor(simulation, SecondaryPageserverOf(*story, fault.a), fault.duration);
       break;
-    }
     case StoryAction::kStalledMigration: {
       const auto& tenants = cluster->tenant_ids();
       if (tenants.empty() || fault.duration <= sim::Duration::Zero()) break;
