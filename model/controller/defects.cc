@@ -118,6 +118,11 @@ std::vector<api::DefectInfo> ControllerDefects() {
        "L1",
        "after a takeover whose step-down failed, the new leader never re-reads what the old one "
        "did before its pod stopped, so its generations and observed state stay stale"},
+      {kDefectReAttachAnswersDbOnlyShards, component,
+       "code-reading hazard, SPEC §4.1 with §5.4 (re_attach answered from the database rows)",
+       "S10",
+       "re-attach hands out the children of a split in flight, which the restarted node "
+       "attaches with no WAL history the safekeeper still holds"},
       {kDefectCanaryGenerationReuse, component, "canary (storsim)", "S4",
        "each live migration hands the destination the previous generation again (the "
        "origin's), so two nodes attach at one generation"},

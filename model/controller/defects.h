@@ -134,6 +134,11 @@ inline constexpr char kDefectStepDownIgnoresUpcalls[] = "ctl-step-down-ignores-u
 // generations and re-scans every node once the old pod must be gone.
 inline constexpr char kDefectUnfencedTakeoverTrustsStartup[] =
     "ctl-unfenced-takeover-trusts-startup";
+// Code-reading hazard, SPEC §4.1 re-attach with §5.4 splits: answering re-attach from the database
+// rows hands out the children of a split in flight (inserted by begin_shard_split with the
+// parent's generation_pageserver), which the restarted node then attaches beside the parent
+// (pre-2024 upstream answered every DB row; current upstream answers from its in-memory shards).
+inline constexpr char kDefectReAttachAnswersDbOnlyShards[] = "ctl-re-attach-answers-db-only-shards";
 // Canary (storsim): a live migration hands the destination the generation before the new one.
 inline constexpr char kDefectCanaryGenerationReuse[] = "canary-generation-reuse";
 

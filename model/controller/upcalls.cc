@@ -43,12 +43,23 @@ api::ReAttachResponse Service::HandleReAttach(const api::ReAttachRequest& reques
                                       TraceField::Str("result", generations.status().ToString())});
     return response;
   }
-  // Every shard the DB says lives here: AttachedSingle at its new generation.
+  // Every shard the DB says lives here and this instance knows: AttachedSingle at its new
+  // generation. Upstream's re_attach answers from its in-memory shards: rows only in the DB (the
+  // children of a split in flight, inserted by begin_shard_split with the parent's
+  // generation_pageserver) get their generation incremented but are not handed out, so the
+  // restarted pageserver drops them and the split's abort or completion decides their fate.
+  // Handing them out attached them on the restarted node, where its activation then detached
+  // them as unknown (shard-split seeds 372, 417). Pre-2024 upstream answered every DB row:
+  // kDefectReAttachAnswersDbOnlyShards.
   std::set<TenantShardId> attached;
   for (const auto& [shard_id, generation] : *generations) {
+    auto it = shards_.find(shard_id);
+    if (it == shards_.end() && !context_.Defect(kDefectReAttachAnswersDbOnlyShards)) {
+      SIM_MARK("ctl.re_attach.db_only_shard");
+      continue;
+    }
     attached.insert(shard_id);
     uint32_t stripe = 0;
-    auto it = shards_.find(shard_id);
     if (it != shards_.end()) {
       TenantShard& shard = it->second;
       stripe = shard.stripe_size;
