@@ -413,6 +413,26 @@ TEST(CliTest, FuzzJsonEndsWithASummary) {
   EXPECT_NE(summary["failures"].find("\"token\":\"v1:"), std::string::npos);
 }
 
+// With forked workers, each failing seed is named on stderr as it is found (an interrupted long
+// sweep keeps what it found), once, before the final list.
+TEST(CliTest, ForkedFuzzNamesEachFailureAsItIsFound) {
+  const Outcome buggy =
+      Storsim("fuzz --scenario register --seeds 6 --bug register-read-one --jobs 2");
+  EXPECT_EQ(buggy.exit_code, 1) << buggy.err;
+  const size_t first = buggy.err.find("fuzz: FAILED register/");
+  ASSERT_NE(first, std::string::npos) << buggy.err;
+  EXPECT_LT(first, buggy.err.find("sweep summary:")) << buggy.err;
+  EXPECT_NE(buggy.err.find("(storsim run --scenario register --seed "), std::string::npos);
+  size_t named = 0;
+  for (size_t at = 0; (at = buggy.err.find("fuzz: FAILED ", at)) != std::string::npos; ++at) {
+    ++named;
+  }
+  const size_t failed_at = buggy.err.find("sweep summary: 6 runs, ");
+  ASSERT_NE(failed_at, std::string::npos) << buggy.err;
+  const int failed = std::stoi(buggy.err.substr(failed_at + std::string("sweep summary: 6 runs, ").size()));
+  EXPECT_EQ(named, static_cast<size_t>(failed)) << buggy.err;
+}
+
 TEST(CliTest, BugzooMeasuresTheRegisterBugWithATinyBudget) {
   const std::string table = ::testing::TempDir() + "cli_test_bugzoo_" + std::to_string(getpid());
   const Outcome measured =

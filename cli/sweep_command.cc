@@ -4,7 +4,11 @@
 // unsplit sweep. Outputs: DIR/summary.json and DIR/failures/<scenario>-<invariant>.json.
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
+#include <map>
+#include <memory>
+#include <vector>
 
 #include "cli/commands.h"
 #include "cli/flags.h"
@@ -184,7 +188,32 @@ int SweepCommand(const CommandContext& context, const ParsedFlags& flags,
   }
   const bool live = isatty(fileno(context.err)) != 0;
   auto last = std::make_shared<Clock::time_point>();
-  hooks.progress = [&context, live, last](const fuzz::SweepSummary& summary) {
+  // Failures are named the moment a worker reports them (not only in the final list), so a long
+  // sweep that is interrupted still leaves every failing seed it found on stderr.
+  auto reported = std::make_shared<std::map<std::string, std::vector<uint64_t>>>();
+  auto reported_runs = std::make_shared<uint64_t>(0);
+  std::string bug_flags;
+  for (const std::string& bug : options.bugs) bug_flags += " --bug " + bug;
+  if (!options.protocol.empty()) bug_flags += " --protocol " + options.protocol;
+  hooks.progress = [&context, live, last, reported, reported_runs,
+                    bug_flags](const fuzz::SweepSummary& summary) {
+    if (summary.failed_runs > *reported_runs) {
+      *reported_runs = summary.failed_runs;
+      for (const auto& [signature, seeds] : summary.failing_seeds) {
+        std::vector<uint64_t>& known = (*reported)[signature];
+        for (uint64_t seed : seeds) {
+          if (std::binary_search(known.begin(), known.end(), seed)) continue;
+          const size_t slash = signature.find('/');
+          std::fprintf(context.err,
+                       "%sfuzz: FAILED %s seed %llu (storsim run --scenario %s --seed %llu%s)\n",
+                       live ? "\r" : "", signature.c_str(), static_cast<unsigned long long>(seed),
+                       signature.substr(0, slash).c_str(), static_cast<unsigned long long>(seed),
+                       bug_flags.c_str());
+        }
+        known = seeds;  // sorted, as the summary keeps them
+      }
+      std::fflush(context.err);
+    }
     const Clock::time_point now = Clock::now();
     if (now - *last < (live ? std::chrono::milliseconds(200) : std::chrono::seconds(5))) return;
     *last = now;
