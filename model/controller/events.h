@@ -24,6 +24,9 @@
 //   ctl.location_config.send    shard, node, mode, generation, term, attempt.
 //   ctl.location_config.result  shard, node, mode, generation, result (ok|http|transport|
 //                               cancelled), http.
+//   ctl.location_config.refresh shard, node, result (ok|not_found|http|error), mode ("" when the
+//                               node answered without a configuration: a slot in transition),
+//                               generation (-1 none): a reconcile asked an unknown location.
 //   ctl.location.detach_unknown shard, node: detach of a shard unknown to this instance found
 //                               on a node being activated (the §3.3 stale-instance hazard).
 //   ctl.notify.send       tenant, shards ("n:node,..."), attempt.
@@ -80,6 +83,7 @@ inline constexpr char kTakeoverResync[] = "ctl.takeover_resync";
 inline constexpr char kExit[] = "ctl.exit";
 inline constexpr char kLocationConfigSend[] = "ctl.location_config.send";
 inline constexpr char kLocationConfigResult[] = "ctl.location_config.result";
+inline constexpr char kLocationConfigRefresh[] = "ctl.location_config.refresh";
 inline constexpr char kDetachUnknown[] = "ctl.location.detach_unknown";
 inline constexpr char kNotifySend[] = "ctl.notify.send";
 inline constexpr char kNotifyResult[] = "ctl.notify.result";

@@ -34,6 +34,9 @@ struct NodeState {
   sim::Instant warming_up_since;
   std::optional<sim::Instant> last_heartbeat_success;
   uint64_t utilization_score = 0;
+  // Re-attach answers handed to this node (one per restart): a reconcile that spanned one saw an
+  // earlier incarnation, whatever its observed state says (ApplyResult).
+  uint64_t re_attaches = 0;
   // Fired when the node goes offline; replaced by a fresh token when it becomes active.
   CancelToken cancel;
 

@@ -143,10 +143,12 @@ void Service::SpawnReconciler(TenantShard& shard, Priority priority,
   // Pre-#10352 (defect #8) the reconciler also tried to configure secondaries on offline nodes;
   // those calls fail at once (the offline node's cancellation token), failing the reconcile.
   const bool pre_10352 = context_.Defect(kDefectPendingNotifyDroppedOnFailure);
+  std::map<NodeId, uint64_t> re_attaches_at_spawn;
   for (NodeId node : involved) {
     auto it = nodes_.find(node);
     if (it == nodes_.end()) continue;
     input.nodes[node] = RefFor(node);
+    re_attaches_at_spawn[node] = it->second.re_attaches;
     const bool secondary = std::find(shard.intent.secondary.begin(), shard.intent.secondary.end(),
                                      node) != shard.intent.secondary.end();
     input.available[node] = it->second.available() || (pre_10352 && secondary);
@@ -164,7 +166,7 @@ void Service::SpawnReconciler(TenantShard& shard, Priority priority,
                  TraceField::Int("generation", GenerationField(shard.generation))});
   if (previous) previous->cancel.Cancel();
   context_.env().Spawn("ctl.reconciler", [this, input = std::move(input), previous, handle,
-                                          priority]() mutable {
+                                          priority, re_attaches_at_spawn]() mutable {
     std::function<bool(NodeId)> available_now = [this](NodeId node) {
       auto it = nodes_.find(node);
       return it != nodes_.end() && it->second.available();
@@ -198,6 +200,7 @@ void Service::SpawnReconciler(TenantShard& shard, Priority priority,
                           available_now);
     ReconcileResult result = reconciler.Run();
     result.pending_at_spawn = must_notify;
+    result.re_attaches_at_spawn = re_attaches_at_spawn;
     if (pre_10352 && result.status.ok() && must_notify && attached) {
       const NotifyOutcome outcome =
           compute_hook_.Notify(shard_id, stripe_size, preferred_az, *attached, cancel);
@@ -255,8 +258,15 @@ void Service::ApplyResult(const ReconcileResult& result) {
     const bool available = node_it != nodes_.end() && node_it->second.available();
     auto current = shard.observed.locations.find(node);
     const bool present = current != shard.observed.locations.end();
-    const bool changed_meanwhile = (present != had || (had && current->second != before->second)) &&
-                                   !(present && has && current->second == after->second);
+    // A re-attach while the reconciler ran means the node restarted: what the reconciler saw
+    // was the previous incarnation even when the entry itself looks untouched (an unknown entry
+    // stays unknown through a re-attach; db-outage 1514).
+    auto spawned = result.re_attaches_at_spawn.find(node);
+    const bool restarted = node_it != nodes_.end() && spawned != result.re_attaches_at_spawn.end() &&
+                           spawned->second != node_it->second.re_attaches;
+    const bool changed_meanwhile =
+        restarted || ((present != had || (had && current->second != before->second)) &&
+                      !(present && has && current->second == after->second));
     if (changed_meanwhile && !context_.Defect(kDefectResultClobbersConcurrentObserved)) {
       // Someone else (a re-attach, an activation, a heartbeat) recorded this node while the
       // reconciler ran: neither view is known to be current, so ask the node before acting.

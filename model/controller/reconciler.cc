@@ -101,6 +101,20 @@ absl::Status Reconciler::Reconcile() {
     if (it != shard_.observed.locations.end() && !it->second.has_value() &&
         ref != input_.nodes.end()) {
       auto reply = pageservers_.GetLocationConfig(ref->second, shard_.id, input_.cancel);
+      const bool answered = reply.ok() && reply->status == api::Http::kOk;
+      const bool configured = answered && reply->config.has_value();
+      context_.Emit(events::kLocationConfigRefresh,
+                    {TraceField::Str("shard", shard_.id.ToString()),
+                     TraceField::Int("node", node),
+                     TraceField::Str("result", !reply.ok()                               ? "error"
+                                               : reply->status == api::Http::kNotFound ? "not_found"
+                                               : answered                              ? "ok"
+                                                                                       : "http"),
+                     TraceField::Str("mode", configured ? api::LocationModeName(reply->config->mode)
+                                                        : ""),
+                     TraceField::Int("generation",
+                                     configured ? GenerationField(reply->config->generation)
+                                                : -1)});
       // A refresh that fails fails the reconcile (upstream maybe_refresh_observed returns the
       // error): going on would increment the generation of a location that may well be
       // attached already, which is the churn the refresh exists to avoid. The 20 s loop retries.

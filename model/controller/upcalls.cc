@@ -106,6 +106,7 @@ api::ReAttachResponse Service::HandleReAttach(const api::ReAttachRequest& reques
   auto node = nodes_.find(request.node_id);
   if (node != nodes_.end()) {
     NodeState& state = node->second;
+    ++state.re_attaches;
     state.warming_up_since = context_.env().Now();
     SetAvailability(state, api::NodeAvailability::kWarmingUp);
     // Memory policy reset. Upstream maps Deleting -> Active here while the DB maps it to Pause
