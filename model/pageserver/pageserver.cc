@@ -4,6 +4,9 @@
 
 #include <algorithm>
 #include <functional>
+#include <memory>
+#include <utility>
+#include <vector>
 
 #include "model/api/upcall_api.h"
 #include "model/pageserver/events.h"
@@ -256,18 +259,25 @@ void Pageserver::Run(sim::Env& env) {
 
 void Pageserver::GracefulShutdown() {
   const sim::Instant deadline = env_->DeadlineAfter(options_.shutdown_flush_timeout);
-  for (auto& [shard, slot] : slots_) {
-    if (slot.timeline && slot.timeline->mode() != api::LocationMode::kAttachedStale) {
-      slot.timeline->FlushAndWaitUploads(deadline);
+  // Every call below may block, and a location_config handler may change slots_ meanwhile (a
+  // detach erasing a slot invalidated the iterator: a crash in the default sweep after ~2,000
+  // runs in one process). Work on a copy of the slots' objects, which the shared pointers keep
+  // alive.
+  std::vector<std::pair<std::shared_ptr<Timeline>, std::shared_ptr<SecondaryLocation>>> held;
+  held.reserve(slots_.size());
+  for (const auto& [shard, slot] : slots_) held.push_back({slot.timeline, slot.secondary});
+  for (const auto& [timeline, secondary] : held) {
+    if (timeline && timeline->mode() != api::LocationMode::kAttachedStale) {
+      timeline->FlushAndWaitUploads(deadline);
     }
   }
   // Give the deletion queue (and the remote_consistent_lsn updates just projected) one last
   // validation, bounded by the same deadline; whatever is left stays on disk for next time.
   deletion_queue_->Flush(deadline);
   deletion_queue_->Stop();
-  for (auto& [shard, slot] : slots_) {
-    if (slot.timeline) slot.timeline->Shutdown(deadline);
-    if (slot.secondary) slot.secondary->Shutdown(deadline);
+  for (const auto& [timeline, secondary] : held) {
+    if (timeline) timeline->Shutdown(deadline);
+    if (secondary) secondary->Shutdown(deadline);
   }
   context_->Emit(events::kShutdown, {});
 }
