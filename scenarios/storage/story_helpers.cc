@@ -3,7 +3,9 @@
 #include "scenarios/storage/story_helpers.h"
 
 #include <algorithm>
+#include <functional>
 #include <iterator>
+#include <optional>
 
 #include "model/api/controller_api.h"
 #include "model/compute/compute_ctl.h"
@@ -139,9 +141,11 @@ void SplitScript(cluster::Cluster* cluster, sim::Simulation* simulation, const s
                                 simulation->Now() + sim::Duration::Seconds(60));
 }
 
-// The pageserver (process) the leader intends tenant index `index`'s first shard attached on;
-// -1 when there is no single leader that knows it.
-sim::ProcessId AttachedPageserverOf(StoryContext& context, int64_t index) {
+// The pageserver (process) of the node `pick` chooses from the leader's intent for tenant index
+// `index`'s first shard (nullopt: none); -1 when there is no single leader that knows it.
+sim::ProcessId IntendedPageserverOf(
+    StoryContext& context, int64_t index,
+    const std::function<std::optional<api::NodeId>(const controller::IntentState&)>& pick) {
   cluster::Cluster& cluster = *context.cluster;
   const auto& tenants = cluster.tenant_ids();
   if (tenants.empty()) return -1;
@@ -151,9 +155,10 @@ sim::ProcessId AttachedPageserverOf(StoryContext& context, int64_t index) {
     const controller::ControllerSnapshot state = cluster.controller(slot).Snapshot();
     if (!state.running || state.status != controller::LeadershipStatus::kLeader) continue;
     for (const auto& [id, shard] : state.shards) {
-      if (id.tenant_id != tenant || !shard.intent.attached) continue;
+      const std::optional<api::NodeId> node = pick(shard.intent);
+      if (id.tenant_id != tenant || !node) continue;
       for (size_t i = 0; i < cluster.pageserver_ids().size(); ++i) {
-        if (cluster.NodeIdOf(i) == *shard.intent.attached) return cluster.pageserver_ids()[i];
+        if (cluster.NodeIdOf(i) == *node) return cluster.pageserver_ids()[i];
       }
       return -1;
     }
@@ -161,28 +166,19 @@ sim::ProcessId AttachedPageserverOf(StoryContext& context, int64_t index) {
   return -1;
 }
 
-// The pageserver (process) the leader intends tenant index `index`'s first shard to have its
-// first secondary on; -1 when there is no single leader that knows it.
+// Where the leader intends the first shard attached, and its first secondary.
+sim::ProcessId AttachedPageserverOf(StoryContext& context, int64_t index) {
+  return IntendedPageserverOf(context, index, [](const controller::IntentState& intent) {
+    return intent.attached;
+  });
+}
+
 sim::ProcessId SecondaryPageserverOf(StoryContext& context, int64_t index) {
-  cluster::Cluster& cluster = *context.cluster;
-  const auto& tenants = cluster.tenant_ids();
-  if (tenants.empty()) return -1;
-  const std::string& tenant = tenants[static_cast<size_t>(index) % tenants.size()];
-  for (size_t slot = 0; slot < cluster.controller_ids().size(); ++slot) {
-    if (!context.simulation->process(cluster.controller_ids()[slot]).up()) continue;
-    const controller::ControllerSnapshot state = cluster.controller(slot).Snapshot();
-    if (!state.running || state.status != controller::LeadershipStatus::kLeader) continue;
-    for (const auto& [id, shard] : state.shards) {
-      if (id.tenant_id != tenant || shard.intent.secondary.empty()) continue;
-      for (size_t i = 0; i < cluster.pageserver_ids().size(); ++i) {
-        if (cluster.NodeIdOf(i) == shard.intent.secondary.front()) {
-          return cluster.pageserver_ids()[i];
-        }
-      }
-      return -1;
-    }
-  }
-  return -1;
+  return IntendedPageserverOf(
+      context, index, [](const controller::IntentState& intent) -> std::optional<api::NodeId> {
+        if (intent.secondary.empty()) return std::nullopt;
+        return intent.secondary.front();
+      });
 }
 
 // Crashes `pageserver` (if it is up) and restarts it after `duration` (kCrashAttached,
