@@ -118,6 +118,13 @@ std::vector<api::DefectInfo> ControllerDefects() {
        "L1",
        "after a takeover whose step-down failed, the new leader never re-reads what the old one "
        "did before its pod stopped, so its generations and observed state stay stale"},
+      {kDefectCasNamesFirstLeaderRead, component,
+       "code-reading hazard, SPEC §3.2 steps 2-3 and 7d (the CAS names the row read before "
+       "step-down)",
+       "L1",
+       "an old leader that restarts in place while the new instance's step-down requests are "
+       "refused re-takes the row and then steps down; the new instance's CAS names the earlier "
+       "row, fails and exits, and the two pods cycle with no leader"},
       {kDefectReAttachAnswersDbOnlyShards, component,
        "code-reading hazard, SPEC §4.1 with §5.4 (re_attach answered from the database rows)",
        "S10",

@@ -134,6 +134,15 @@ inline constexpr char kDefectStepDownIgnoresUpcalls[] = "ctl-step-down-ignores-u
 // generations and re-scans every node once the old pod must be gone.
 inline constexpr char kDefectUnfencedTakeoverTrustsStartup[] =
     "ctl-unfenced-takeover-trusts-startup";
+// Code-reading hazard, SPEC §3.2 steps 2-3 with 7d (leadership.rs: the CAS names the row read
+// before the step-down requests): while the old leader's pod is down, the new instance's requests
+// are refused; the old pod restarts, finds its own address in the row (a restart in place: no
+// step-down) and CASes over its earlier row, then answers the waiting step-down. The new
+// instance's CAS still names the earlier row, fails, and the process exits into k8s back-off;
+// the old pod, stepped down and no longer live, is restarted too and the two cycle with no
+// leader (L1). The fixed variant re-reads the row after a step-down answer and, if the row moved,
+// steps down its new holder as well (which answers at once) before it proceeds.
+inline constexpr char kDefectCasNamesFirstLeaderRead[] = "ctl-cas-names-first-leader-read";
 // Code-reading hazard, SPEC §4.1 re-attach with §5.4 splits: answering re-attach from the database
 // rows hands out the children of a split in flight (inserted by begin_shard_split with the
 // parent's generation_pageserver), which the restarted node then attaches beside the parent

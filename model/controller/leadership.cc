@@ -53,6 +53,25 @@ std::optional<api::StepDownResponse> Service::RequestStepDown(const persistence:
   return std::nullopt;
 }
 
+std::optional<api::StepDownResponse> Service::StepDownLeaderAtStart() {
+  SIM_CHECK(leader_at_start_.has_value());
+  std::optional<api::StepDownResponse> response = RequestStepDown(*leader_at_start_);
+  if (context_.Defect(kDefectCasNamesFirstLeaderRead)) return response;
+  // An answer proves its sender stepped down, not that it holds the row we read: an old leader
+  // whose pod restarted while our requests were refused took the row over its earlier one (a
+  // restart in place) before it answered. The CAS must name the row as it is, read before a
+  // step-down of its holder, so step that holder down too (a stepped-down instance answers at
+  // once) and read again. A row that keeps moving is left to the CAS, which fails as before.
+  for (int round = 0; round < 3 && response.has_value(); ++round) {
+    absl::StatusOr<std::optional<persistence::LeaderRow>> leader = db_.GetLeader();
+    if (!leader.ok() || !leader->has_value() || *leader == leader_at_start_) return response;
+    SIM_MARK("ctl.step_down.leader_row_moved");
+    leader_at_start_ = *leader;
+    response = RequestStepDown(*leader_at_start_);
+  }
+  return response;
+}
+
 bool Service::BecomeLeader() {
   if (context_.address().empty()) return true;  // no --address-for-peers: skipped
   persistence::LeaderRow next{context_.address(), context_.env().WallNanos() / 1000};

@@ -64,7 +64,7 @@ void Service::Run() {
     const bool self_restart = leader_at_start_ && leader_at_start_->address == options.address &&
                               !context_.Defect(kDefectNoSelfRestartCheck);
     if (leader_at_start_ && !self_restart && options.start_as_candidate) {
-      std::optional<api::StepDownResponse> response = RequestStepDown(*leader_at_start_);
+      std::optional<api::StepDownResponse> response = StepDownLeaderAtStart();
       if (response) handed_over = response->observed;
       unfenced_takeover = !response.has_value();
     }

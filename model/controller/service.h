@@ -85,6 +85,10 @@ class Service {
   // --- leadership.cc (§3.1–3.3, §3.7) ---
   void SetStatus(LeadershipStatus status, const char* reason);
   std::optional<api::StepDownResponse> RequestStepDown(const persistence::LeaderRow& leader);
+  // Steps down the holder of leader_at_start_, and (the fixed variant of
+  // ctl-cas-names-first-leader-read) the row's holder again while the row moved under the
+  // requests; leaves in leader_at_start_ the row read before the last step-down request.
+  std::optional<api::StepDownResponse> StepDownLeaderAtStart();
   bool BecomeLeader();
   api::StepDownResponse HandleStepDown(const api::StepDownRequest& request);
   void StepDownTask(const std::string& from, sim::Promise<api::StepDownResponse> promise);
