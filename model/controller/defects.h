@@ -118,7 +118,9 @@ inline constexpr char kDefectOperationFinalizeGivesUp[] = "ctl-operation-finaliz
 // round goes to every node loaded from the database): a node the location scan did not reach but
 // that answers the heartbeat becomes Active without the activation listing, so locations it holds
 // that the database no longer places there (a detach that failed while it was cut off) are never
-// cleaned up. The fixed variant leaves such a node Offline for the loop to activate.
+// cleaned up. The same holds after a handover for a node the old leader never listed (no known
+// location of it in the step-down payload). The fixed variant leaves such a node Offline for the
+// loop to activate.
 inline constexpr char kDefectStartupActivatesUnscannedNodes[] =
     "ctl-startup-activates-unscanned-nodes";
 // Code-reading hazard, SPEC §3.3 with §4.1 (service.rs step_down waits for the reconcilers gate

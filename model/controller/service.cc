@@ -201,20 +201,26 @@ bool Service::LoadState() {
 std::vector<std::pair<NodeId, TenantShardId>> Service::StartupReconcile(
     const std::optional<std::vector<api::ObservedShard>>& handed_over) {
   // a. Observed state: the old leader's handover, else a scan of every node (no cross-check of
-  //    the handover against the DB, as upstream).
+  //    the handover against the DB, as upstream). `scanned`: the nodes whose locations this
+  //    instance knows, from its scan or from the handover. A node the handover names no known
+  //    location on is as unknown as one the scan missed: the old leader may never have listed it
+  //    (it was cut off from the old leader's start on), so what it holds, a stale attachment
+  //    included, is known to nobody.
   std::map<TenantShardId, ObservedState> observed;
   std::set<NodeId> scanned;
   if (handed_over) {
     for (const api::ObservedShard& shard : *handed_over) {
       for (const api::ObservedLocation& location : shard.locations) {
         observed[shard.shard].locations[location.node_id] = location.config;
+        if (location.config) scanned.insert(location.node_id);
       }
     }
   } else {
     observed = ScanLocations(&scanned);
   }
-  // b. Initial heartbeat round: responders become Active.
-  HeartbeatRound(/*initial=*/true, handed_over ? nullptr : &scanned);
+  // b. Initial heartbeat round: responders become Active (the fixed variant of
+  //    ctl-startup-activates-unscanned-nodes: unless their locations are unknown).
+  HeartbeatRound(/*initial=*/true, &scanned);
   // c. Intent from observed, then schedule; unknown shards are detached in the background.
   std::vector<std::pair<NodeId, TenantShardId>> unknown;
   for (auto& [id, shard_observed] : observed) {
@@ -229,11 +235,9 @@ std::vector<std::pair<NodeId, TenantShardId>> Service::StartupReconcile(
   // state there is unknown (None), not absent, so the first reconcile refreshes it instead of
   // incrementing (PR #7027's rule for re-attach; the node may answer the heartbeat round below
   // and so become Active without the activation listing that would mark it unknown).
-  if (!handed_over) {
-    for (auto& [id, shard] : shards_) {
-      if (!shard.intent.attached || scanned.count(*shard.intent.attached)) continue;
-      shard.observed.locations.try_emplace(*shard.intent.attached, std::nullopt);
-    }
+  for (auto& [id, shard] : shards_) {
+    if (!shard.intent.attached || scanned.count(*shard.intent.attached)) continue;
+    shard.observed.locations.try_emplace(*shard.intent.attached, std::nullopt);
   }
   for (auto& [id, shard] : shards_) {
     shard.IntentFromObserved();
