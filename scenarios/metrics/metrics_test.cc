@@ -46,6 +46,10 @@ TEST(MultiOwnerIntervalsTest, CountsOnlyTimeCoveredByTwoOwners) {
   EXPECT_EQ(intervals[1], (std::pair<int64_t, int64_t>{18, 20}));
   EXPECT_TRUE(MultiOwnerIntervals({{a, 0, 10}, {b, 10, 20}}).empty());  // touching only
   EXPECT_THROW(MultiOwnerIntervals({{a, 0, 10}, {a, 5, 20}}), sim::InvariantViolation);
+  // An instant epoch and the next one starting at the same instant touch, in either input order
+  // (shard-split 4696).
+  EXPECT_TRUE(MultiOwnerIntervals({{a, 10, 20}, {a, 10, 10}}).empty());
+  EXPECT_TRUE(MultiOwnerIntervals({{a, 10, 10}, {a, 10, 20}}).empty());
 }
 
 TEST(PercentileTest, NearestRank) {

@@ -24,14 +24,23 @@ bool IsRemoteResult(std::string_view kind) {
 
 std::vector<std::pair<int64_t, int64_t>> MultiOwnerIntervals(std::vector<Segment> segments) {
   // One owner's segments must be disjoint (they belong to successive status epochs).
+  // Ends break ties: an instant segment [t, t] (an epoch whose only activity was at its status
+  // change) and the next one starting at t touch without overlapping (shard-split 4696).
   std::sort(segments.begin(), segments.end(), [](const Segment& a, const Segment& b) {
-    return a.owner != b.owner ? a.owner < b.owner : a.from_ns < b.from_ns;
+    if (a.owner != b.owner) return a.owner < b.owner;
+    return a.from_ns != b.from_ns ? a.from_ns < b.from_ns : a.to_ns < b.to_ns;
   });
   for (size_t i = 0; i < segments.size(); ++i) {
     SIM_CHECK_MSG(segments[i].from_ns <= segments[i].to_ns, "a segment ends before it starts");
     if (i > 0 && segments[i].owner == segments[i - 1].owner) {
       SIM_CHECK_MSG(segments[i].from_ns >= segments[i - 1].to_ns,
-                    "one instance's activity segments overlap");
+                    "one instance's activity segments overlap: pid " +
+                        std::to_string(segments[i].owner.pid) + " incarnation " +
+                        std::to_string(segments[i].owner.incarnation) + " [" +
+                        std::to_string(segments[i - 1].from_ns) + ", " +
+                        std::to_string(segments[i - 1].to_ns) + "] and [" +
+                        std::to_string(segments[i].from_ns) + ", " +
+                        std::to_string(segments[i].to_ns) + "]");
     }
   }
   // Sweep: at equal times an end (-1) comes before a start (+1), so touching segments do not
