@@ -118,6 +118,12 @@ std::vector<api::DefectInfo> ControllerDefects() {
        "L1",
        "after a takeover whose step-down failed, the new leader never re-reads what the old one "
        "did before its pod stopped, so its generations and observed state stay stale"},
+      {kDefectAttachKeepsNullGenerationPageserver, component,
+       "hazard left by PR #12745 (bug #15), SPEC §6.3 (a skipped detach of an unavailable node)",
+       "L1",
+       "a tenant detached while its attached node is unavailable keeps that location; attached "
+       "again, the location looks right, no increment runs and generation_pageserver stays "
+       "NULL"},
       {kDefectCasNamesFirstLeaderRead, component,
        "code-reading hazard, SPEC §3.2 steps 2-3 and 7d (the CAS names the row read before "
        "step-down)",

@@ -145,6 +145,14 @@ inline constexpr char kDefectUnfencedTakeoverTrustsStartup[] =
 // leader (L1). The fixed variant re-reads the row after a step-down answer and, if the row moved,
 // steps down its new holder as well (which answers at once) before it proceeds.
 inline constexpr char kDefectCasNamesFirstLeaderRead[] = "ctl-cas-names-first-leader-read";
+// Hazard left by PR #12745 (bug #15), SPEC §6.3 steps 3 and 6: a policy change away from Attached
+// clears generation_pageserver, but the detach of the attached location is skipped while its
+// node is unavailable (or fails); an attach afterwards finds that location already right, skips
+// the increment, and the DB names no pageserver for good (L1; proxied requests have nowhere to
+// go). The fixed variant remembers that the name was cleared and increments for the attached
+// node (which names it) even when its location looks right.
+inline constexpr char kDefectAttachKeepsNullGenerationPageserver[] =
+    "ctl-attach-keeps-null-generation-pageserver";
 // Code-reading hazard, SPEC §4.1 re-attach with §5.4 splits: answering re-attach from the database
 // rows hands out the children of a split in flight (inserted by begin_shard_split with the
 // parent's generation_pageserver), which the restarted node then attaches beside the parent

@@ -56,6 +56,7 @@ absl::Status Reconciler::LiveMigrate(NodeId origin, NodeId destination) {
   auto generation = db_.IncrementGeneration(shard_.id, destination, "live_migration");
   if (!generation.ok()) return generation.status();
   shard_.generation = *generation;
+  shard_.generation_pageserver_null = false;
   if (context_.Defect(kDefectCanaryGenerationReuse) && shard_.generation.value() > 1) {
     SIM_MARK("ctl.canary.generation_reuse");
     shard_.generation = Generation(shard_.generation.value() - 1);

@@ -234,6 +234,11 @@ void Service::ApplyResult(const ReconcileResult& result) {
   if (it == shards_.end()) return;  // tenant gone
   TenantShard& shard = it->second;
   if (result.generation > shard.generation) shard.generation = result.generation;
+  // An increment named a node; a policy change since the spawn (a newer sequence) may have
+  // cleared the name again after it, so only the intent the reconciler worked for counts.
+  if (!result.generation_pageserver_null && result.sequence == shard.sequence) {
+    shard.generation_pageserver_null = false;
+  }
   // A notification that failed in the background while the reconciler ran (the start-up
   // notifications) set the flag after the snapshot; the result knows nothing of it, so writing
   // the result's flag over it would lose the retry (upstream process_result does:

@@ -43,6 +43,7 @@ ReconcileResult Reconciler::Run() {
   result.original_observed = original_observed_;
   result.observed = shard_.observed;
   result.pending_compute_notification = compute_notify_failure_;
+  result.generation_pageserver_null = shard_.generation_pageserver_null;
   return result;
 }
 
@@ -155,7 +156,8 @@ absl::Status Reconciler::Reconcile() {
     const NodeId node = *shard_.intent.attached;
     api::LocationConfig wanted = shard_.AttachedConfig(term);
     auto it = shard_.observed.locations.find(node);
-    if (it != shard_.observed.locations.end() && it->second == wanted) {
+    if (it != shard_.observed.locations.end() && it->second == wanted &&
+        !shard_.generation_pageserver_null) {
       // Observed already right: notify only if we learned it by refreshing (PR #11342).
       if (refreshed && !context_.Defect(kDefectSkipNotifyAfterRefresh)) {
         absl::Status status = ComputeNotify();
@@ -166,10 +168,11 @@ absl::Status Reconciler::Reconcile() {
       if (it != shard_.observed.locations.end() && it->second.has_value()) {
         increment = !(it->second->generation == wanted.generation && it->second->mode == wanted.mode);
       }
-      if (increment) {
+      if (increment || shard_.generation_pageserver_null) {
         auto generation = db_.IncrementGeneration(shard_.id, node, "reconcile");
         if (!generation.ok()) return generation.status();
         shard_.generation = *generation;
+        shard_.generation_pageserver_null = false;  // the increment named `node`
         wanted.generation = *generation;
       }
       absl::Status status = LocationConfig(node, wanted, sim::Duration::Zero());

@@ -33,6 +33,7 @@ struct ReconcileResult {
   ObservedState observed;
   bool pending_compute_notification = false;
   bool pending_at_spawn = false;  // the shard's flag in the snapshot the reconciler started from
+  bool generation_pageserver_null = false;  // still set at the end (no increment named a node)
   std::map<NodeId, uint64_t> re_attaches_at_spawn;  // NodeState::re_attaches of involved nodes
   bool stop = false;  // the step-down marker pushed into the result channel
 };

@@ -68,6 +68,14 @@ void Service::Run() {
       if (response) handed_over = response->observed;
       unfenced_takeover = !response.has_value();
     }
+    // A restart in place of a leader that took over less than the re-sync delay ago: that
+    // incarnation's takeover may have been unfenced and its re-sync had not run yet, so the old
+    // leader may still be acting (db-outage 3993: a rollout replaced the new pod right after
+    // its unfenced takeover). Run the re-sync on its behalf.
+    if (self_restart && context_.env().WallNanos() / 1000 - leader_at_start_->started_at <
+                            context_.timings().takeover_resync_delay.nanos() / 1000) {
+      unfenced_takeover = true;
+    }
     // Step 4: migrations only after step-down (PR #8756).
     if (!context_.Defect(kDefectMigrationsBeforeStepDown)) RunMigrations();
   } else if (lease) {
@@ -193,6 +201,9 @@ bool Service::LoadState() {
         shard.policy.kind == PlacementPolicy::Kind::kAttached) {
       shard.intent.attached = *row.generation_pageserver;
     }
+    shard.generation_pageserver_null = !row.generation_pageserver.has_value() &&
+                                       !row.generation.is_none() &&
+                                       !context_.Defect(kDefectAttachKeepsNullGenerationPageserver);
     shards_[row.id] = std::move(shard);
   }
   return true;
@@ -203,9 +214,10 @@ std::vector<std::pair<NodeId, TenantShardId>> Service::StartupReconcile(
   // a. Observed state: the old leader's handover, else a scan of every node (no cross-check of
   //    the handover against the DB, as upstream). `scanned`: the nodes whose locations this
   //    instance knows, from its scan or from the handover. A node the handover names no known
-  //    location on is as unknown as one the scan missed: the old leader may never have listed it
-  //    (it was cut off from the old leader's start on), so what it holds, a stale attachment
-  //    included, is known to nobody.
+  //    location on may hold nothing, or the old leader may never have listed it (it was cut off
+  //    from the old leader's start on): then what it holds, a stale attachment included, is
+  //    known to nobody (generations 2178). Such nodes are listed here (upstream trusts the
+  //    handover: the hazard ctl-startup-activates-unscanned-nodes covers both paths).
   std::map<TenantShardId, ObservedState> observed;
   std::set<NodeId> scanned;
   if (handed_over) {
@@ -213,6 +225,18 @@ std::vector<std::pair<NodeId, TenantShardId>> Service::StartupReconcile(
       for (const api::ObservedLocation& location : shard.locations) {
         observed[shard.shard].locations[location.node_id] = location.config;
         if (location.config) scanned.insert(location.node_id);
+      }
+    }
+    std::set<NodeId> unlisted;
+    for (const auto& [id, node] : nodes_) {
+      if (scanned.count(id) == 0) unlisted.insert(id);
+    }
+    if (!unlisted.empty() && !context_.Defect(kDefectStartupActivatesUnscannedNodes)) {
+      SIM_MARK("ctl.startup.handover_node_listed");
+      for (auto& [shard, listed] : ScanLocations(&scanned, &unlisted)) {
+        for (const auto& [node, config] : listed.locations) {
+          observed[shard].locations[node] = config;
+        }
       }
     }
   } else {
@@ -247,13 +271,15 @@ std::vector<std::pair<NodeId, TenantShardId>> Service::StartupReconcile(
   return unknown;
 }
 
-std::map<TenantShardId, ObservedState> Service::ScanLocations(std::set<NodeId>* answered) {
+std::map<TenantShardId, ObservedState> Service::ScanLocations(std::set<NodeId>* answered,
+                                                             const std::set<NodeId>* only) {
   const ControllerTimings& timings = context_.timings();
   const sim::Instant deadline = context_.env().DeadlineAfter(timings.location_scan_deadline);
   std::map<TenantShardId, ObservedState> observed;
   std::vector<std::pair<NodeId, sim::Future<absl::StatusOr<api::ListLocationConfigsResponse>>>>
       scans;
   for (const auto& [id, node] : nodes_) {
+    if (only != nullptr && only->count(id) == 0) continue;
     sim::Promise<absl::StatusOr<api::ListLocationConfigsResponse>> promise(
         context_.env().scheduler());
     scans.push_back({id, promise.GetFuture()});

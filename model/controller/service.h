@@ -71,7 +71,10 @@ class Service {
   std::vector<std::pair<NodeId, TenantShardId>> StartupReconcile(
       const std::optional<std::vector<api::ObservedShard>>& handed_over);
   // `answered` (optional) gets every node whose listing arrived.
-  std::map<TenantShardId, ObservedState> ScanLocations(std::set<NodeId>* answered = nullptr);
+  // Lists the locations of every node (of `only`'s nodes when given); `answered` gets the nodes
+  // that answered in time.
+  std::map<TenantShardId, ObservedState> ScanLocations(std::set<NodeId>* answered = nullptr,
+                                                       const std::set<NodeId>* only = nullptr);
   // The step-down protocol's unfenced takeover: the old leader never answered, so whatever it did
   // after this instance loaded the database is unknown here. Once it must be gone, re-read the
   // generations and re-scan every node, then reconcile (model/controller/takeover_resync.cc).

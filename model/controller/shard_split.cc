@@ -300,6 +300,7 @@ std::vector<api::ShardPlacement> Service::CommitSplitInMemory(
       child.scheduling_policy = parent.scheduling_policy;
       child.intent = parent.intent;
       child.generation = target.generation;
+      child.generation_pageserver_null = parent.generation_pageserver_null;
       std::optional<Generation> committed;
       if (generations.ok()) {
         auto found = generations->find(child_id);

@@ -3,6 +3,7 @@
 // create answers success even when the wait times out (upstream).
 #include <algorithm>
 
+#include "model/controller/defects.h"
 #include "model/controller/events.h"
 #include "model/controller/service.h"
 
@@ -136,6 +137,11 @@ api::StatusResponse Service::HandleTenantPolicy(const api::TenantPolicyRequest& 
     auto it = shards_.find(id);
     if (it == shards_.end()) continue;
     it->second.policy = request.placement;
+    // The write cleared generation_pageserver unless the policy is Attached.
+    if (request.placement.kind != PlacementPolicy::Kind::kAttached &&
+        !context_.Defect(kDefectAttachKeepsNullGenerationPageserver)) {
+      it->second.generation_pageserver_null = true;
+    }
     Schedule(it->second, "policy");
     std::optional<uint64_t> waiter = MaybeReconcile(id, Priority::kHigh);
     if (waiter) waiters.push_back({id, *waiter});

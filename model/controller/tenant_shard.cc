@@ -96,6 +96,7 @@ ReconcileNeeded TenantShard::GetReconcileNeeded(const std::map<NodeId, NodeState
   if (intent.attached && available(*intent.attached)) {
     auto it = observed.locations.find(*intent.attached);
     if (it == observed.locations.end() || it->second != AttachedConfig(term)) dirty = true;
+    if (generation_pageserver_null) dirty = true;  // the DB must name the attached node
   }
   for (NodeId node : intent.secondary) {
     if (!available(node)) continue;

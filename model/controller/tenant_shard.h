@@ -85,6 +85,13 @@ struct TenantShard {
   bool delayed_reconcile = false;
   int consecutive_reconciles = 0;
   bool splitting = false;
+  // The database names no pageserver for this attached shard (generation_pageserver NULL): a
+  // policy change away from Attached cleared it, and the locations it meant to detach may still
+  // be in place (a node that was unavailable or failed its detach), so an attach afterwards can
+  // find its location already right and skip the increment that would name it. Set only by the
+  // fixed variant of ctl-attach-keeps-null-generation-pageserver; while set, the attached
+  // location is not right, and the reconciler increments the generation for it.
+  bool generation_pageserver_null = false;
   // Set and replaced whenever waiter or error_waiter advances, so API callers can block on it.
   std::shared_ptr<sim::Event> progress;
 

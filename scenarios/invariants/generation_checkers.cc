@@ -231,9 +231,21 @@ void GratuitousGenerationChecker::OnEvent(const sim::TraceEvent& event) {
     }
     return;
   }
+  if (event.kind == "ctl.db_write") {
+    if (event.Str("op") == "update_tenant_shard" && !event.Str("placement").empty() &&
+        event.Str("placement").find("Attached") == std::string_view::npos) {
+      name_cleared_[std::string(event.Str("tenant"))] = event.at;
+    }
+    return;
+  }
   if (event.kind != "ctl.generation") return;
   const int64_t node = event.Int("node");
   const std::string shard(event.Str("shard"));
+  auto named = named_.find(shard);
+  auto cleared = name_cleared_.find(shard.substr(0, shard.find('-')));
+  const bool name_lost = cleared != name_cleared_.end() &&
+                         (named == named_.end() || named->second < cleared->second);
+  if (event.Str("via") != "re_attach") named_[shard] = event.at;
   const int64_t generation = event.Int("generation");
   const InstanceKey taker{event.process, event.Int("incarnation")};
   auto previous = latest_taken_.find(shard);
@@ -249,6 +261,7 @@ void GratuitousGenerationChecker::OnEvent(const sim::TraceEvent& event) {
   }
   acted[taker] = event.at;
   if (other_acted_since_load) return;  // another leader's doing, unknown to this one
+  if (name_lost) return;  // names the holder in the DB again
   auto slot = slots_.find({node, shard});
   if (slot == slots_.end() || slot->second.mode != "AttachedSingle" ||
       slot->second.generation != generation - 1) {

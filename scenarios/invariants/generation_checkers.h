@@ -96,6 +96,12 @@ class GratuitousGenerationChecker : public Checker {
   using InstanceKey = std::pair<int32_t, int64_t>;
   std::map<InstanceKey, sim::Instant> loading_since_;
   std::map<std::string, std::map<InstanceKey, sim::Instant>> last_acted_;
+  // tenant -> when a policy write away from Attached cleared generation_pageserver of its shards
+  // (attempted: a write that failed may have committed); shard -> when an increment last named a
+  // pageserver for it. Cleared later than named: the DB names nobody, and an increment that names
+  // the holder re-establishes what the DB lost, which is not gratuitous.
+  std::map<std::string, sim::Instant> name_cleared_;
+  std::map<std::string, sim::Instant> named_;
 };
 
 class FailoverTargetChecker : public Checker {

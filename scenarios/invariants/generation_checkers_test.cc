@@ -169,6 +169,27 @@ TEST(GratuitousGenerationCheckerTest, IncrementsThatFenceOrReestablishAreLegal) 
   EXPECT_TRUE(collector.violations.empty()) << collector.Describe();
 }
 
+// generations 2162: the tenant is detached while its attached node is unavailable (the detach is
+// skipped, the location stays) and attached again; the policy write cleared generation_pageserver,
+// so the increment for the holder names it in the DB again. Once named, the same increment is
+// gratuitous again.
+TEST(GratuitousGenerationCheckerTest, AnIncrementThatNamesTheHolderAfterAPolicyClearedItIsLegal) {
+  Collector collector;
+  GratuitousGenerationChecker checker(collector.sink());
+  Feed(checker, {
+      Event(0, 11, "ps.start", {{"node", 1}, {"inc", 1}}),
+      CtlGeneration(1, 1, 3),
+      PsLocationConfig(2, 1, 1, "AttachedSingle", 3),
+      Event(3, 1, "ctl.db_write", {{"tenant", "t1"}, {"shard", ""}, {"placement", "\"Detached\""}, {"op", "update_tenant_shard"}, {"result", "ok"}}),
+      Event(4, 1, "ctl.db_write", {{"tenant", "t1"}, {"shard", ""}, {"placement", "{\"Attached\":1}"}, {"op", "update_tenant_shard"}, {"result", "ok"}}),
+      CtlGeneration(5, 1, 4),
+      PsLocationConfig(6, 1, 1, "AttachedSingle", 4),
+  });
+  EXPECT_TRUE(collector.violations.empty()) << collector.Describe();
+  checker.OnEvent(CtlGeneration(7, 1, 5));
+  EXPECT_EQ(collector.violations.size(), 1u) << collector.Describe();
+}
+
 // drain-cancel 54: a fill's reconcile starts, the node's restart re-attach hands out g - 1 a
 // moment later, and the reconcile (acting on the observed state of its start) takes g: a race,
 // not a gratuitous increment. A reconcile started after the re-attach saw it.
