@@ -220,6 +220,16 @@ void GratuitousGenerationChecker::OnEvent(const sim::TraceEvent& event) {
     reconcile_started_[{event.process, std::string(event.Str("shard"))}] = event.at;
     return;
   }
+  if (event.kind == "ctl.location_config.refresh") {
+    const std::tuple<int32_t, std::string, int64_t> key{
+        event.process, std::string(event.Str("shard")), event.Int("node")};
+    if (event.Str("result") == "ok" && event.Str("mode").empty()) {
+      refreshed_unknown_.insert(key);
+    } else {
+      refreshed_unknown_.erase(key);
+    }
+    return;
+  }
   if (event.kind == "ctl.migrations") {
     loading_since_[{event.process, event.Int("incarnation")}] = event.at;
     return;
@@ -271,6 +281,11 @@ void GratuitousGenerationChecker::OnEvent(const sim::TraceEvent& event) {
     // A demotion of this location is on its way (its reconcile was cancelled, its call may still
     // land): the node answers a refresh with no configuration while the slot is in transition,
     // and the reconciler cannot count on the attachment (generations 941).
+    return;
+  }
+  if (event.Str("via") != "re_attach" && refreshed_unknown_.count({event.process, shard, node}) != 0) {
+    // db-outage 4577: a promotion sent by a cancelled reconcile was queued at a paused node; the
+    // next reconcile's refresh was answered while the slot was being rebuilt for it.
     return;
   }
   if (event.Str("via") != "re_attach") {

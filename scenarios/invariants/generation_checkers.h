@@ -19,6 +19,11 @@
 //     unavailable, until a later round finds it available again.
 #pragma once
 
+#include <map>
+#include <set>
+#include <string>
+#include <tuple>
+
 #include "scenarios/invariants/checker.h"
 #include "sim/time.h"
 
@@ -102,6 +107,10 @@ class GratuitousGenerationChecker : public Checker {
   // the holder re-establishes what the DB lost, which is not gratuitous.
   std::map<std::string, sim::Instant> name_cleared_;
   std::map<std::string, sim::Instant> named_;
+  // (controller process, shard, node) whose latest refresh by that controller was answered with
+  // no configuration: the node said its slot was in transition, so the reconciler could not
+  // count on what the slot became a moment later.
+  std::set<std::tuple<int32_t, std::string, int64_t>> refreshed_unknown_;
 };
 
 class FailoverTargetChecker : public Checker {

@@ -190,6 +190,26 @@ TEST(GratuitousGenerationCheckerTest, AnIncrementThatNamesTheHolderAfterAPolicyC
   EXPECT_EQ(collector.violations.size(), 1u) << collector.Describe();
 }
 
+// db-outage 4577: a promotion queued at a paused node is applied when it resumes; the refresh of
+// the reconcile after it is answered while the slot is being rebuilt (no configuration), so the
+// reconcile cannot count on the attachment. A refresh that saw the attachment gives no excuse.
+TEST(GratuitousGenerationCheckerTest, AnIncrementAfterARefreshAnsweredMidTransitionIsLegal) {
+  for (const char* refreshed_mode : {"", "AttachedSingle"}) {
+    Collector collector;
+    GratuitousGenerationChecker checker(collector.sink());
+    Feed(checker, {
+        Event(0, 11, "ps.start", {{"node", 1}, {"inc", 1}}),
+        CtlGeneration(1, 1, 2),
+        Event(2, 1, "ctl.reconcile.start", {{"shard", "t1"}, {"sequence", 3}, {"incarnation", 1}}),
+        PsLocationConfig(3, 1, 1, "AttachedSingle", 2),
+        Event(4, 1, "ctl.location_config.refresh", {{"shard", "t1"}, {"node", 1}, {"result", "ok"}, {"mode", refreshed_mode}, {"generation", -1}, {"incarnation", 1}}),
+        CtlGeneration(5, 1, 3),
+    });
+    EXPECT_EQ(collector.violations.size(), std::string(refreshed_mode).empty() ? 0u : 1u)
+        << "refreshed mode '" << refreshed_mode << "': " << collector.Describe();
+  }
+}
+
 // drain-cancel 54: a fill's reconcile starts, the node's restart re-attach hands out g - 1 a
 // moment later, and the reconcile (acting on the observed state of its start) takes g: a race,
 // not a gratuitous increment. A reconcile started after the re-attach saw it.
