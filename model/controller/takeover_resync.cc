@@ -43,20 +43,19 @@ void Service::ResyncAfterUnfencedTakeover() {
   std::set<NodeId> answered;
   std::map<TenantShardId, ObservedState> scanned = ScanLocations(&answered);
   if (status_ != LeadershipStatus::kLeader) return finish("not_leader", raised, 0);
+  // The scan is a snapshot of up to the scan deadline ago, and this instance's reconcilers kept
+  // running meanwhile (db-outage 1823: a migration finished during the scan, and writing the
+  // listing over it made the next reconcile take a generation the node already held). So the
+  // listing only says where to look: every location it names, and every one already observed,
+  // becomes unknown, and the next reconcile asks the node before acting on it.
   for (auto& [id, shard] : shards_) {
     auto found = scanned.find(id);
-    for (NodeId node : answered) {
-      const ObservedState* listed = found == scanned.end() ? nullptr : &found->second;
-      auto held = listed == nullptr ? shard.observed.locations.end() : listed->locations.find(node);
-      if (listed != nullptr && held != listed->locations.end()) {
-        shard.observed.locations[node] = held->second;  // as start-up records a scan
-      } else {
-        shard.observed.locations.erase(node);
+    if (found != scanned.end()) {
+      for (const auto& [node, config] : found->second.locations) {
+        shard.observed.locations[node] = std::nullopt;
       }
     }
-    for (auto& [node, config] : shard.observed.locations) {
-      if (answered.count(node) == 0) config = std::nullopt;
-    }
+    for (auto& [node, config] : shard.observed.locations) config = std::nullopt;
     // The old leader may have told the control plane about placements this one never made.
     if (shard.intent.attached) shard.pending_compute_notification = true;
   }

@@ -22,11 +22,12 @@ std::map<int64_t, int64_t> ParseNotifyShards(std::string_view text) {
 }
 
 void NotificationTargetChecker::SetSlot(std::string_view shard, int64_t node, SlotState state,
-                                        std::string_view mode, sim::Instant at) {
+                                        std::string_view mode, sim::Instant at,
+                                        std::optional<InstanceKey> by) {
   const ShardParts parts = ParseShard(shard);
   SIM_CHECK_MSG(!parts.tenant.empty(), "a shard id without a tenant");
   slots_[SlotKey{parts.tenant, parts.shard_number, parts.shard_count, node}] =
-      Demotion{state, std::string(mode), at};
+      Demotion{state, std::string(mode), at, by};
 }
 
 void NotificationTargetChecker::OnEvent(const sim::TraceEvent& event) {
@@ -51,9 +52,19 @@ void NotificationTargetChecker::OnEvent(const sim::TraceEvent& event) {
             event.at);
     return;
   }
+  if (event.kind == "ctl.migrations") {
+    loading_since_[{event.process, event.Int("incarnation")}] = event.at;
+    return;
+  }
+  if (event.kind == "ctl.takeover_resync") {
+    if (event.Str("result") == "ok") resynced_at_[{event.process, event.Int("incarnation")}] = event.at;
+    return;
+  }
   if (event.kind == "ctl.location_config.send") {
-    sent_by_single_leader_[{std::string(event.Str("shard")), event.Int("node"),
-                            std::string(event.Str("mode"))}] = leaders_.IsSingleLeader(event.process);
+    const std::tuple<std::string, int64_t, std::string> key{
+        std::string(event.Str("shard")), event.Int("node"), std::string(event.Str("mode"))};
+    sent_by_single_leader_[key] = leaders_.IsSingleLeader(event.process);
+    sent_by_[key] = InstanceKey{event.process, event.Int("incarnation")};
     return;
   }
   if (event.kind == "ps.location_config") {
@@ -69,8 +80,10 @@ void NotificationTargetChecker::OnEvent(const sim::TraceEvent& event) {
       ++counts_["demotions_by_non_single_leader"];
       return;
     }
+    auto by = sent_by_.find({std::string(event.Str("shard")), event.Int("node"), std::string(mode)});
     SetSlot(event.Str("shard"), event.Int("node"),
-            IsAttachedMode(mode) ? SlotState::kAttached : SlotState::kDemoted, mode, event.at);
+            IsAttachedMode(mode) ? SlotState::kAttached : SlotState::kDemoted, mode, event.at,
+            by == sent_by_.end() ? std::nullopt : std::optional<InstanceKey>(by->second));
     return;
   }
   if (event.kind == "ctl.notify.send") OnNotifySend(event);
@@ -101,6 +114,16 @@ void NotificationTargetChecker::OnNotifySend(const sim::TraceEvent& event) {
     for (int count : counts) {
       auto it = slots_.find(SlotKey{tenant, static_cast<int>(number), count, node});
       if (it == slots_.end() || it->second.state != SlotState::kDemoted) continue;
+      const InstanceKey notifier{event.process, event.Int("incarnation")};
+      const std::optional<InstanceKey>& by = it->second.by;
+      auto loading = loading_since_.find(notifier);
+      auto resynced = resynced_at_.find(notifier);
+      if (by && *by != notifier && loading != loading_since_.end() &&
+          it->second.at > loading->second &&
+          (resynced == resynced_at_.end() || resynced->second < it->second.at)) {
+        ++counts_["demoted_after_load"];
+        continue;  // the predecessor's doing, after this instance loaded (see the header)
+      }
       Report("N1", event.at,
              "leader p" + std::to_string(event.process) + " notified tenant " + tenant +
                  " shards " + std::string(event.Str("shards")) + ": shard " +

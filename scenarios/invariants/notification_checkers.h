@@ -33,11 +33,18 @@
 //     432: the old leader's in-flight reconcile demoted node 2 after the new leader attached it
 //     there). The slot is unknown to this checker until the next location_config or ps.attach,
 //     as after a restart; counted as demotions_by_non_single_leader.
+//   - slots another instance demoted after the notifying instance began loading the database
+//     (its ctl.migrations) and before it re-read the placements (ctl.takeover_resync ok): the
+//     same window seen from the successor, which cannot know what its predecessor did after it
+//     loaded (db-outage 1823: the old leader moved a tenant while the successor, whose step-down
+//     never arrived, loaded; the successor's pending start-up notification then named the old
+//     node). Counted as demoted_after_load.
 // Shards of the request are matched to pageserver slots by tenant, shard number and shard count
 // (the count is the number of shards the request lists; an unsharded tenant's slots have count 0).
 #pragma once
 
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <tuple>
@@ -54,17 +61,20 @@ class NotificationTargetChecker : public Checker {
 
  private:
   enum class SlotState : uint8_t { kAttached, kDemoted };
+  // A controller instance: (process, incarnation).
+  using InstanceKey = std::pair<int32_t, int64_t>;
   struct Demotion {
     SlotState state = SlotState::kAttached;
     std::string mode;       // the mode of the latest accepted config
     sim::Instant at;        // when it was accepted
+    std::optional<InstanceKey> by;  // the instance whose location_config it was, when known
   };
   // (tenant, shard number, shard count, node) -> the slot's state as the controller configured it.
   using SlotKey = std::tuple<std::string, int, int, int64_t>;
 
   void OnNotifySend(const sim::TraceEvent& event);
   void SetSlot(std::string_view shard, int64_t node, SlotState state, std::string_view mode,
-               sim::Instant at);
+               sim::Instant at, std::optional<InstanceKey> by = std::nullopt);
 
   std::map<SlotKey, Demotion> slots_;
   LeaderCensus leaders_;
@@ -72,6 +82,11 @@ class NotificationTargetChecker : public Checker {
   // (shard, node, mode) -> whether the latest ctl.location_config.send of that configuration came
   // from the single Leader (false: a demotion it brings is not the single leader's doing).
   std::map<std::tuple<std::string, int64_t, std::string>, bool> sent_by_single_leader_;
+  // (shard, node, mode) -> the instance that last sent that configuration.
+  std::map<std::tuple<std::string, int64_t, std::string>, InstanceKey> sent_by_;
+  // instance -> when it began loading the database; when it last re-read the placements.
+  std::map<InstanceKey, sim::Instant> loading_since_;
+  std::map<InstanceKey, sim::Instant> resynced_at_;
 };
 
 // "0:3,1:5" (shard number : node id, the compute hook's ctl.notify.* format) -> {0: 3, 1: 5}.

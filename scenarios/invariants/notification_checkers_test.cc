@@ -53,6 +53,30 @@ TEST(NotificationTargetChecker, CatchesADetachedSiblingInTheCache) {
   EXPECT_EQ(collector.violations[0].invariant, "N1");
 }
 
+// db-outage 1823: p2 leads; p1 begins loading the database, then p2 moves t2 off node 1 (p1's
+// step-down request never reached it); p1 takes over unilaterally and its start-up notification
+// names node 1. Not judged until p1 re-read the placements (its takeover re-sync); judged after.
+TEST(NotificationTargetChecker, ADemotionByThePredecessorAfterTheLoadIsNotJudgedUntilTheResync) {
+  Collector collector;
+  NotificationTargetChecker checker(collector.sink());
+  Feed(checker, {
+      Event(0, kOther, "ctl.status", {{"status", "Leader"}, {"incarnation", 1}}),
+      Event(1, kOther, "ctl.location_config.send", {{"shard", "t2"}, {"node", 1}, {"mode", "AttachedSingle"}, {"incarnation", 1}}),
+      Config(2, "t2", 1, "AttachedSingle"),
+      Event(3, kLeader, "ctl.migrations", {{"incarnation", 1}}),
+      Event(4, kOther, "ctl.location_config.send", {{"shard", "t2"}, {"node", 1}, {"mode", "Secondary"}, {"incarnation", 1}}),
+      Config(5, "t2", 1, "Secondary"),
+      Event(6, -1, "process.down", {{"pid", kOther}}),
+      Event(7, kLeader, "ctl.status", {{"status", "Leader"}, {"incarnation", 1}}),
+      Event(8, kLeader, "ctl.notify.send", {{"tenant", "t2"}, {"shards", "0:1"}, {"attempt", 0}, {"incarnation", 1}}),
+  });
+  EXPECT_TRUE(collector.violations.empty()) << collector.Describe();
+  checker.OnEvent(Event(9, kLeader, "ctl.takeover_resync", {{"result", "ok"}, {"incarnation", 1}}));
+  checker.OnEvent(Event(10, kLeader, "ctl.notify.send", {{"tenant", "t2"}, {"shards", "0:1"}, {"attempt", 0}, {"incarnation", 1}}));
+  ASSERT_EQ(collector.violations.size(), 1u) << collector.Describe();
+  EXPECT_EQ(collector.violations[0].invariant, "N1");
+}
+
 TEST(NotificationTargetChecker, CatchesASecondaryNamedForAnUnshardedTenant) {
   Collector collector;
   NotificationTargetChecker checker(collector.sink());

@@ -69,7 +69,8 @@ class NotificationOrderChecker : public Checker {
   explicit NotificationOrderChecker(ViolationSink sink) : Checker("S14", std::move(sink)) {}
   void OnEvent(const sim::TraceEvent& event) override;
   std::map<std::string, int64_t> Metrics() const override {
-    return {{"s14_split_brain_applied", split_brain_applied_}};
+    return {{"s14_split_brain_applied", split_brain_applied_},
+            {"s14_stale_successor_applied", stale_successor_applied_}};
   }
 
  private:
@@ -82,6 +83,16 @@ class NotificationOrderChecker : public Checker {
   // (pid, tenant) -> whether that pid was the single Leader at its latest send for the tenant.
   std::map<std::pair<int32_t, std::string>, bool> sent_by_single_leader_;
   int64_t split_brain_applied_ = 0;
+  // (shard, generation) -> the controller process that took it, and when. Per controller
+  // process (its latest incarnation): when it began loading the database (ctl.migrations) and
+  // when it last re-read the placements (ctl.takeover_resync ok). A successor whose step-down
+  // never arrived cannot know a generation its predecessor took after it loaded, until it
+  // re-reads (SPEC §3.6 window 1; db-outage 1823): an older placement it sends then is not
+  // judged, and is counted.
+  std::map<std::pair<std::string, int64_t>, std::pair<int32_t, sim::Instant>> taken_;
+  std::map<int32_t, sim::Instant> loading_since_;
+  std::map<int32_t, sim::Instant> resynced_at_;
+  int64_t stale_successor_applied_ = 0;
 };
 
 }  // namespace storsim::invariants
