@@ -242,35 +242,38 @@ TEST(NotificationOrderCheckerTest, OverlappingSendsAndRevertedPlacementsAreViola
   EXPECT_EQ(collector.violations.size(), 2u) << collector.Describe();
 }
 
+// t1's placement `shards` applied by the control plane (pid 8) from controller `from`, and a
+// notify send and its result by controller `pid`.
+sim::TraceEvent Applied(int64_t at, int32_t from, const char* shards) {
+  return Event(at, 8, "cplane.notify_answered",
+               {{"tenant", "t1"}, {"shards", shards}, {"outcome", "applied"}, {"from", from}});
+}
+sim::TraceEvent NotifySend(int64_t at, int32_t pid) {
+  return Event(at, pid, "ctl.notify.send", {{"tenant", "t1"}, {"incarnation", 1}});
+}
+sim::TraceEvent NotifyResult(int64_t at, int32_t pid) {
+  return Event(at, pid, "ctl.notify.result", {{"tenant", "t1"}, {"incarnation", 1}});
+}
+
 TEST(NotificationOrderCheckerTest, SplitBrainPlacementsAreCountedNotJudged) {
   // db-outage seed 759: the successor (p2) took over unilaterally while the old leader (p1),
   // never told, still migrated; p2's start-up notification named the node its stale scan saw.
-  auto applied = [](int64_t at, int32_t from, const char* shards) {
-    return Event(at, 8, "cplane.notify_answered",
-                 {{"tenant", "t1"}, {"shards", shards}, {"outcome", "applied"}, {"from", from}});
-  };
-  auto send = [](int64_t at, int32_t pid) {
-    return Event(at, pid, "ctl.notify.send", {{"tenant", "t1"}, {"incarnation", 1}});
-  };
-  auto result = [](int64_t at, int32_t pid) {
-    return Event(at, pid, "ctl.notify.result", {{"tenant", "t1"}, {"incarnation", 1}});
-  };
   Collector collector;
   NotificationOrderChecker checker(collector.sink());
   Feed(checker, {
       Event(1, 1, "ctl.status", {{"status", "Leader"}}),
       Event(2, 1, "ctl.generation", {{"shard", "t1"}, {"generation", 1}, {"node", 1}}),
       Event(3, 1, "ctl.generation", {{"shard", "t1"}, {"generation", 2}, {"node", 2}}),
-      send(4, 1), applied(5, 1, "0@2"), result(6, 1),
+      NotifySend(4, 1), Applied(5, 1, "0@2"), NotifyResult(6, 1),
       Event(7, 2, "ctl.status", {{"status", "Leader"}}),  // two Leaders: split brain
-      send(8, 2), applied(9, 2, "0@1"), result(10, 2),     // back to generation 1: not judged
+      NotifySend(8, 2), Applied(9, 2, "0@1"), NotifyResult(10, 2),     // back to generation 1: not judged
       Event(11, -1, "process.down", {{"pid", 1}}),
-      send(12, 2), applied(13, 2, "0@2"), result(14, 2),   // the single leader again: judged
+      NotifySend(12, 2), Applied(13, 2, "0@2"), NotifyResult(14, 2),   // the single leader again: judged
   });
   EXPECT_TRUE(collector.violations.empty()) << collector.Describe();
   EXPECT_EQ(checker.Metrics()["s14_split_brain_applied"], 1);
   // The same reversion by the single leader is a violation.
-  Feed(checker, {send(15, 2), applied(16, 2, "0@1"), result(17, 2)});
+  Feed(checker, {NotifySend(15, 2), Applied(16, 2, "0@1"), NotifyResult(17, 2)});
   ASSERT_EQ(collector.violations.size(), 1u) << collector.Describe();
   EXPECT_EQ(collector.violations[0].invariant, "S14");
 }
@@ -279,16 +282,6 @@ TEST(NotificationOrderCheckerTest, AStaleSuccessorsPlacementIsCountedUntilItsRes
   // db-outage 4529: p2 began loading (its step-down request never arrived); p1, still the single
   // leader, moved t1 to node 1 at generation 2 and had it applied; p1's pod stopped, p2 led and
   // its start-up notification named node 2 (generation 1), which it had loaded.
-  auto applied = [](int64_t at, int32_t from, const char* shards) {
-    return Event(at, 8, "cplane.notify_answered",
-                 {{"tenant", "t1"}, {"shards", shards}, {"outcome", "applied"}, {"from", from}});
-  };
-  auto send = [](int64_t at, int32_t pid) {
-    return Event(at, pid, "ctl.notify.send", {{"tenant", "t1"}, {"incarnation", 1}});
-  };
-  auto result = [](int64_t at, int32_t pid) {
-    return Event(at, pid, "ctl.notify.result", {{"tenant", "t1"}, {"incarnation", 1}});
-  };
   Collector collector;
   NotificationOrderChecker checker(collector.sink());
   Feed(checker, {
@@ -296,17 +289,17 @@ TEST(NotificationOrderCheckerTest, AStaleSuccessorsPlacementIsCountedUntilItsRes
       Event(2, 1, "ctl.generation", {{"shard", "t1"}, {"generation", 1}, {"node", 2}}),
       Event(3, 2, "ctl.migrations", {{"incarnation", 1}}),
       Event(4, 1, "ctl.generation", {{"shard", "t1"}, {"generation", 2}, {"node", 1}}),
-      send(5, 1), applied(6, 1, "0@1"), result(7, 1),
+      NotifySend(5, 1), Applied(6, 1, "0@1"), NotifyResult(7, 1),
       Event(8, -1, "process.down", {{"pid", 1}}),
       Event(9, 2, "ctl.status", {{"status", "Leader"}}),
-      send(10, 2), applied(11, 2, "0@2"), result(12, 2),  // stale: counted, not judged
+      NotifySend(10, 2), Applied(11, 2, "0@2"), NotifyResult(12, 2),  // stale: counted, not judged
   });
   EXPECT_TRUE(collector.violations.empty()) << collector.Describe();
   EXPECT_EQ(checker.Metrics()["s14_stale_successor_applied"], 1);
   // After its re-sync it knows generation 2: going back to generation 1 is a violation.
-  Feed(checker, {send(13, 2), applied(14, 2, "0@1"), result(15, 2),
+  Feed(checker, {NotifySend(13, 2), Applied(14, 2, "0@1"), NotifyResult(15, 2),
                  Event(16, 2, "ctl.takeover_resync", {{"result", "ok"}, {"incarnation", 1}}),
-                 send(17, 2), applied(18, 2, "0@2"), result(19, 2)});
+                 NotifySend(17, 2), Applied(18, 2, "0@2"), NotifyResult(19, 2)});
   ASSERT_EQ(collector.violations.size(), 1u) << collector.Describe();
   EXPECT_EQ(collector.violations[0].invariant, "S14");
 }
