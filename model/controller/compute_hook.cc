@@ -17,6 +17,7 @@ const char* NotifyOutcomeName(NotifyOutcome outcome) {
     case NotifyOutcome::kUnexpected: return "unexpected";
     case NotifyOutcome::kTransport: return "transport";
     case NotifyOutcome::kCancelled: return "cancelled";
+    case NotifyOutcome::kIncomplete: return "incomplete";
   }
   return "unknown";
 }
@@ -85,6 +86,10 @@ NotifyOutcome ComputeHook::Flush(const std::string& tenant_id, const CancelToken
   NotifyOutcome outcome = NotifyOutcome::kOk;
   std::optional<api::NotifyAttachRequest> request = CurrentRequest(tenant_id);
   auto it = tenants_.find(tenant_id);
+  if (!request && it != tenants_.end() &&
+      !context_.Defect(kDefectDemoteAfterIncompleteNotify)) {
+    outcome = NotifyOutcome::kIncomplete;  // the control plane still has the old placement
+  }
   if (request && it != tenants_.end()) {
     const std::optional<RemoteState>& last = it->second.last;
     const bool same = last.has_value() && last->request == *request;

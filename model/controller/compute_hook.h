@@ -28,7 +28,11 @@
 
 namespace storsim::controller {
 
-enum class NotifyOutcome : uint8_t { kOk, kBusy, kFatal, kUnexpected, kTransport, kCancelled };
+// kIncomplete: a sharded tenant not all of whose shards are recorded yet, so nothing was sent
+// (upstream counts that as done: kDefectDemoteAfterIncompleteNotify).
+enum class NotifyOutcome : uint8_t {
+  kOk, kBusy, kFatal, kUnexpected, kTransport, kCancelled, kIncomplete
+};
 const char* NotifyOutcomeName(NotifyOutcome outcome);
 
 class ComputeHook {
@@ -37,7 +41,8 @@ class ComputeHook {
 
   // Records that `shard` is attached at `node` and notifies the control plane if the tenant's
   // request changed or was not applied. Blocks for the whole send (with retries). kOk also when
-  // nothing needed sending or a sharded tenant is incomplete.
+  // nothing needed sending; kIncomplete when a sharded tenant is incomplete (kOk with
+  // kDefectDemoteAfterIncompleteNotify).
   NotifyOutcome Notify(const api::TenantShardId& shard, uint32_t stripe_size,
                        const std::optional<std::string>& preferred_az, api::NodeId node,
                        const CancelToken& cancel);

@@ -89,10 +89,13 @@ TEST_F(ComputeHookTest, TooManyRequestsPausesAndRetriesFatalDoesNot) {
   EXPECT_EQ(cplane_->received.size(), 3u);  // 429, 200, 400: no retry after 400
 }
 
+// An incomplete sharded tenant is not sent; the hook says so (kIncomplete), so the reconciler
+// keeps the notification pending and demotes nothing. Upstream says kOk
+// (kDefectDemoteAfterIncompleteNotify).
 TEST_F(ComputeHookTest, ShardedTenantSentOnlyWhenComplete) {
   RunHook({}, [&](ComputeHook& hook, sim::Env&) {
     EXPECT_EQ(hook.Notify(api::TenantShardId{"s", 0, 2}, 8, std::nullopt, 1, CancelToken()),
-              NotifyOutcome::kOk);
+              NotifyOutcome::kIncomplete);
     EXPECT_TRUE(cplane_->received.empty());
     EXPECT_EQ(hook.Notify(api::TenantShardId{"s", 1, 2}, 8, std::nullopt, 2, CancelToken()),
               NotifyOutcome::kOk);
@@ -101,6 +104,14 @@ TEST_F(ComputeHookTest, ShardedTenantSentOnlyWhenComplete) {
   EXPECT_EQ(cplane_->received[0].stripe_size, 8u);
   EXPECT_EQ(cplane_->received[0].shards,
             (std::vector<api::ShardLocation>{{1, 0}, {2, 1}}));
+}
+
+TEST_F(ComputeHookTest, IncompleteTenantCountsAsSentWithTheDefect) {
+  RunHook(api::Defects({kDefectDemoteAfterIncompleteNotify}), [&](ComputeHook& hook, sim::Env&) {
+    EXPECT_EQ(hook.Notify(api::TenantShardId{"s", 0, 2}, 8, std::nullopt, 1, CancelToken()),
+              NotifyOutcome::kOk);
+  });
+  EXPECT_TRUE(cplane_->received.empty());
 }
 
 }  // namespace

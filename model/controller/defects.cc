@@ -118,6 +118,13 @@ std::vector<api::DefectInfo> ControllerDefects() {
        "L1",
        "after a takeover whose step-down failed, the new leader never re-reads what the old one "
        "did before its pod stopped, so its generations and observed state stay stale"},
+      {kDefectDemoteAfterIncompleteNotify, component,
+       "code-reading hazard, SPEC §6.3 and §8 (a sharded tenant's notification skipped while "
+       "incomplete counts as sent)",
+       "S12",
+       "a shard moves while a sibling is unknown to the compute hook; the notification is "
+       "skipped as incomplete and the old attached location is demoted while the control plane "
+       "still names it"},
       {kDefectAttachKeepsNullGenerationPageserver, component,
        "hazard left by PR #12745 (bug #15), SPEC §6.3 (a skipped detach of an unavailable node)",
        "L1",

@@ -153,6 +153,13 @@ inline constexpr char kDefectCasNamesFirstLeaderRead[] = "ctl-cas-names-first-le
 // node (which names it) even when its location looks right.
 inline constexpr char kDefectAttachKeepsNullGenerationPageserver[] =
     "ctl-attach-keeps-null-generation-pageserver";
+// Code-reading hazard, SPEC §6.3 step 3 with §8 (compute_hook.rs: a sharded tenant not all of
+// whose shards are known is not notified, and the reconciler counts that as done): a reconcile
+// attaches a shard elsewhere while a sibling is unknown to a freshly started controller, then it
+// (or the next one) demotes the old attached location while the control plane still names it
+// (S12). The fixed variant reports the skipped send as incomplete: the shard keeps its pending
+// notification and no attached location is demoted until the placement went out.
+inline constexpr char kDefectDemoteAfterIncompleteNotify[] = "ctl-demote-after-incomplete-notify";
 // Code-reading hazard, SPEC §4.1 re-attach with §5.4 splits: answering re-attach from the database
 // rows hands out the children of a split in flight (inserted by begin_shard_split with the
 // parent's generation_pageserver), which the restarted node then attaches beside the parent

@@ -70,7 +70,10 @@ absl::Status Reconciler::ComputeNotify() {
                                                shard_.intent.preferred_az,
                                                *shard_.intent.attached, input_.cancel);
   compute_notify_failure_ = outcome != NotifyOutcome::kOk;
-  if (outcome == NotifyOutcome::kOk) return absl::OkStatus();
+  notify_incomplete_ = outcome == NotifyOutcome::kIncomplete;
+  // The attached location is right; the placement goes out once the tenant is complete (the
+  // pending flag), and no attached location is demoted before (see Reconcile).
+  if (outcome == NotifyOutcome::kOk || notify_incomplete_) return absl::OkStatus();
   return absl::UnavailableError(std::string("compute notify: ") + NotifyOutcomeName(outcome));
 }
 
@@ -198,6 +201,14 @@ absl::Status Reconciler::Reconcile() {
       return absl::UnavailableError(std::string("compute notify before demotion: ") +
                                     NotifyOutcomeName(outcome));
     }
+  }
+
+  // A sharded tenant's notification that could not go out yet (not all its shards recorded):
+  // the control plane still names the old placement, so an attached location is not demoted
+  // until it has the new one (S12; upstream counts the skipped send as done).
+  if (notify_incomplete_ && DemotesAnAttachedLocation()) {
+    SIM_MARK("ctl.demotion_waits_for_complete_notify");
+    return absl::UnavailableError("demotion waits until the tenant's notification can be sent");
   }
 
   // Steps 4 and 5: queue secondaries and detaches.

@@ -81,6 +81,7 @@ class Reconciler {
   ObservedState original_observed_;
   bool compute_notify_failure_ = false;
   bool notified_ = false;
+  bool notify_incomplete_ = false;  // the latest notify found the sharded tenant incomplete
 };
 
 }  // namespace storsim::controller

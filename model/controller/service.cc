@@ -96,7 +96,15 @@ void Service::Run() {
     if (!BecomeLeader()) ExitProcess("leader CAS failed");
   }
   if (status_ != LeadershipStatus::kLeader) SetStatus(LeadershipStatus::kLeader, "startup");
-  StartupComputeNotifications();
+  // After an unfenced takeover the old leader may still be acting, and what it last told the
+  // control plane is fresher than this instance's start-up view: announcing that view would
+  // point computes back at locations the old leader already moved away from (db-outage 3682,
+  // 4529). The re-sync announces every placement once it re-read them.
+  if (!unfenced_takeover || context_.Defect(kDefectUnfencedTakeoverTrustsStartup)) {
+    StartupComputeNotifications();
+  } else {
+    SIM_MARK("ctl.startup_notify_deferred_to_resync");
+  }
   ReconcileAll();
   startup_complete_ = true;
   startup_complete_event_.Set();
