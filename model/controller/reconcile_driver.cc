@@ -234,9 +234,10 @@ void Service::ApplyResult(const ReconcileResult& result) {
   if (it == shards_.end()) return;  // tenant gone
   TenantShard& shard = it->second;
   if (result.generation > shard.generation) shard.generation = result.generation;
-  // An increment named a node; a policy change since the spawn (a newer sequence) may have
-  // cleared the name again after it, so only the intent the reconciler worked for counts.
-  if (!result.generation_pageserver_null && result.sequence == shard.sequence) {
+  // An increment named a node; it counts if the reconcile started after the latest policy write
+  // that cleared the name (an older one's increment may have come before that write).
+  if (!result.generation_pageserver_null &&
+      result.sequence >= shard.generation_pageserver_cleared_sequence) {
     shard.generation_pageserver_null = false;
   }
   // A notification that failed in the background while the reconciler ran (the start-up

@@ -143,6 +143,9 @@ api::StatusResponse Service::HandleTenantPolicy(const api::TenantPolicyRequest& 
       it->second.generation_pageserver_null = true;
     }
     Schedule(it->second, "policy");
+    if (it->second.generation_pageserver_null) {
+      it->second.generation_pageserver_cleared_sequence = it->second.sequence;
+    }
     std::optional<uint64_t> waiter = MaybeReconcile(id, Priority::kHigh);
     if (waiter) waiters.push_back({id, *waiter});
   }

@@ -92,6 +92,9 @@ struct TenantShard {
   // fixed variant of ctl-attach-keeps-null-generation-pageserver; while set, the attached
   // location is not right, and the reconciler increments the generation for it.
   bool generation_pageserver_null = false;
+  // The sequence of the intent written with the clearing policy: a reconcile of that sequence or
+  // later started after the write, so its increment named the node for good.
+  uint64_t generation_pageserver_cleared_sequence = 0;
   // Set and replaced whenever waiter or error_waiter advances, so API callers can block on it.
   std::shared_ptr<sim::Event> progress;
 
