@@ -307,6 +307,20 @@ void Scheduler::PushReady(Fiber* fiber) {
 #endif
 }
 
+Scheduler::ReadyEntry Scheduler::ReadyQueue::Filler() {
+  // A free record (state kFree, never pushed, so never ready) that lives as long as the program.
+  static const Fiber* const never_ready = new Fiber();
+  return ReadyEntry{const_cast<Fiber*>(never_ready), ~uint64_t{0}, nullptr};
+}
+
+Scheduler::ReadyQueue::ReadyQueue()
+    : slots_(new ReadyEntry[kInitialSlots]),
+      end_(slots_.get() + kInitialSlots),
+      head_(slots_.get()),
+      tail_(slots_.get()) {
+  std::fill(slots_.get(), end_, Filler());
+}
+
 void Scheduler::ReadyQueue::Grow() {
   SIM_CHECK(full());
   const size_t capacity = size_ * 2;
@@ -317,6 +331,7 @@ void Scheduler::ReadyQueue::Grow() {
     slots[i] = *from;
     from = Next(from);
   }
+  std::fill(slots.get() + size_, slots.get() + capacity, Filler());
   slots_ = std::move(slots);
   end_ = slots_.get() + capacity;
   head_ = slots_.get();
@@ -587,8 +602,13 @@ void Scheduler::Yield() {
   // stops the run, that fiber is the one PickNext would choose after `self` joined the back.
   // The queue's length does not change (one entry leaves the front, one joins the back), so the
   // ring is rotated in place and never needs to grow.
-  if (self != &scheduler->main_record_ && scheduler->steps_ < scheduler->dispatch_steps_max_ &&
-      !ready.empty()) [[likely]] {
+  // Emptiness is not tested: an empty ring's head slot holds the filler or an entry taken
+  // earlier, and neither passes the checks below. A taken entry's fiber has since run (its
+  // state is not kReady, or its epoch moved on when it became ready again), or it was parked
+  // for a pause (it is ready again, at the same epoch, only after Resume queued it anew, and
+  // the ring is then not empty), or its entry was stale already.
+  if (self != &scheduler->main_record_ && scheduler->steps_ < scheduler->dispatch_steps_max_)
+      [[likely]] {
     ReadyEntry* const head = ready.head_;
     const ReadyEntry entry = *head;
     Fiber* next = entry.fiber;

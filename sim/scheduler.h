@@ -273,13 +273,12 @@ class Scheduler {
   // address directly, with no index arithmetic on the switch's critical chain). Push and pop
   // never allocate once the ring has grown to the largest ready set seen (std::deque allocates
   // and frees a block every 32 entries, and its segmented iterators cost a branch per operation).
+  // Every slot not holding a queued entry holds either an entry already taken or the filler (a
+  // record that is never dispatchable), never uninitialised memory: Yield's fast path reads the
+  // head slot without testing emptiness first (see Yield).
   class ReadyQueue {
    public:
-    ReadyQueue()
-        : slots_(new ReadyEntry[kInitialSlots]),
-          end_(slots_.get() + kInitialSlots),
-          head_(slots_.get()),
-          tail_(slots_.get()) {}
+    ReadyQueue();
     bool empty() const { return size_ == 0; }
     size_t size() const { return size_; }
     const ReadyEntry& front() const { return *head_; }
@@ -309,6 +308,8 @@ class Scheduler {
       return slot == end_ ? slots_.get() : slot;
     }
     void Grow();  // doubles the ring, keeping the order
+    // The entry in every slot never written: its record is never ready, its epoch never matches.
+    static ReadyEntry Filler();
     std::unique_ptr<ReadyEntry[]> slots_;
     ReadyEntry* end_;   // slots_ + capacity (a power of two, at least kInitialSlots)
     ReadyEntry* head_;  // the oldest entry (when size_ > 0)
