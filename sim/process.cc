@@ -111,13 +111,19 @@ void Process::Restart() {
 
 void Process::Pause() {
   if (!up_ || paused_) return;
+  // The scheduler relies on a running fiber never being paused (see Fiber::Status).
+  const Fiber* current = simulation_.scheduler().current();
+  SIM_CHECK_MSG(current == nullptr || current->process() != this,
+                "a process cannot pause itself from its own fiber");
   paused_ = true;
+  for (Fiber* fiber : fibers_) simulation_.scheduler().SetPaused(fiber, true);
   simulation_.Emit("process.pause", {TraceField::Int("pid", id_)});
 }
 
 void Process::Resume() {
   if (!paused_) return;
   paused_ = false;
+  for (Fiber* fiber : fibers_) simulation_.scheduler().SetPaused(fiber, false);
   simulation_.Emit("process.resume", {TraceField::Int("pid", id_)});
   std::vector<Fiber*> parked;
   parked.swap(parked_);

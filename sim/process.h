@@ -50,8 +50,6 @@ class Process final : public TimerHandler {
   uint64_t incarnation() const { return incarnation_; }
   bool up() const { return up_; }
   bool paused() const { return paused_; }
-  // The flag itself, read by the scheduler's inline dispatch path (see Fiber::paused_).
-  const bool& paused_flag() const { return paused_; }
 
   void Start();
   void Crash();

@@ -32,13 +32,14 @@ namespace ctx = boost::context;
 //      fiber's context and, for a yielding fiber, its new ready-queue entry; otherwise the first
 //      slot again), instead of returning it for the resumed side to store;
 //   3. it is called directly (not through the PLT of the shared libboost_context).
-// It returns only the suspended stack pointer in rax (transfer_t's fctx), not the rest of Boost's
-// transfer_t (a data pointer in rdx, and copies in rdi:rsi for a context whose first jump enters
-// its function): each context it resumes was suspended either by this jump (which ignores what
-// it returns) or by a Boost fiber's constructor, in fiber_entry's jump_fcontext, which does not
-// read the data pointer after that jump and hands fctx to FiberEntry, which drops it. No context
-// that was never jumped into reaches it (a Boost fiber is entered once by its constructor).
-// (Three instructions less per switch: ~0.25 of ~15 cycles in a yield loop.)
+// It returns nothing of Boost's transfer_t (jump_fcontext returns the suspended stack pointer in
+// rax, a data pointer in rdx, and copies in rdi:rsi for a context whose first jump enters its
+// function): each context it resumes was suspended either by this jump (which returns void) or
+// by a Boost fiber's constructor, in fiber_entry's jump_fcontext, which does not read the data
+// pointer after that jump and hands fctx (here whatever rax held) to FiberEntry, which
+// overwrites it with null before anything reads it. No context that was never jumped into
+// reaches it (a Boost fiber is entered once by its constructor). (Four instructions less per
+// switch than a jump that returns transfer_t.)
 extern "C" void StorsimSimJump(void** save_slot, void* target, void** second_save_slot);
 extern "C" {
 __attribute__((visibility("hidden"))) uint64_t storsim_sim_fp_control = 0;
@@ -55,7 +56,6 @@ StorsimSimJump:
   movq %r15, 0x20(%rsp)
   movq %rbx, 0x28(%rsp)
   movq %rbp, 0x30(%rsp)
-  movq %rsp, %rax
   movq %rsp, (%rdi)
   movq %rsp, (%rdx)
   movq %rsi, %rsp
@@ -141,7 +141,7 @@ const char* RunOutcomeName(RunOutcome outcome) {
 Scheduler::Scheduler(SchedulerOptions options)
     : options_(options), stacks_(options.stack_bytes, options.fibers_max) {
   RefreshDispatchLimit();
-  main_record_.state_ = Fiber::State::kRunning;
+  main_record_.status_.state = Fiber::State::kRunning;
   main_record_.name_ = "main";
 #if STORSIM_FAST_SWITCH
   // Captured once per program; every later scheduler must see the same state (see the jump).
@@ -157,14 +157,15 @@ Scheduler::~Scheduler() {
   // Unwind every fiber still suspended, so that their destructors run before the stacks go.
   SIM_CHECK(!InFiber());
   for (auto& fiber : fibers_) {
-    if (fiber->state_ == Fiber::State::kReady || fiber->state_ == Fiber::State::kBlocked) {
+    const Fiber::State state = fiber->status_.state;
+    if (state == Fiber::State::kReady || state == Fiber::State::kBlocked) {
       Kill(fiber.get());
     }
   }
   // Recycled records keep their contexts parked in FiberEntry's loop: unwind those too, while
   // the stack pool is still there.
   for (auto& fiber : fibers_) {
-    if (fiber->state_ == Fiber::State::kFree && fiber->context_) {
+    if (fiber->status_.state == Fiber::State::kFree && fiber->context_) {
       ++unwinding_;
 #if STORSIM_FAST_SWITCH
       WriteFloatingPointControl(fiber->context_);
@@ -187,7 +188,7 @@ Fiber* Scheduler::Spawn(std::string_view name, Process* process, std::function<v
   fiber->id_ = next_fiber_id_++;
   fiber->name_.assign(name);  // reuses the record's buffer
   fiber->process_ = process;
-  fiber->paused_ = process != nullptr ? &process->paused_flag() : &Fiber::kNeverPaused;
+  fiber->status_.paused = process != nullptr && process->paused();
   fiber->body_ = std::move(body);
   fiber->killed_ = false;
 #if STORSIM_FAST_SWITCH
@@ -206,7 +207,7 @@ Fiber* Scheduler::Spawn(std::string_view name, Process* process, std::function<v
                                });
 #endif
   ++fibers_live_;
-  fiber->state_ = Fiber::State::kBlocked;
+  fiber->status_.state = Fiber::State::kBlocked;
   ++fiber->wait_epoch_;
   PushReady(fiber);
   return fiber;
@@ -220,7 +221,8 @@ ctx::fiber Scheduler::FiberEntry(Fiber* fiber, ctx::fiber&& previous) {
   }
 #if STORSIM_FAST_SWITCH
   // The switch that started this fiber stored its caller's context already (or the caller was a
-  // finished fiber, which has none).
+  // finished fiber, which has none); `previous` holds whatever that switch left in rax (see
+  // StorsimSimJump), not a context: clear it before its destructor could read it.
   RawContext(previous) = nullptr;
   // One iteration per fiber run on this record and stack: when a body ends, the record is
   // recycled with its context parked here, and Spawn reuses both. A kill unwinds out of the
@@ -241,7 +243,7 @@ ctx::fiber Scheduler::FiberEntry(Fiber* fiber, ctx::fiber&& previous) {
   if (next == nullptr) next = &main_record_;
   switched_from_ = fiber;
   running_ = next;
-  next->state_ = Fiber::State::kRunning;
+  next->status_.state = Fiber::State::kRunning;
   return std::move(next->context_);
 #endif
 }
@@ -257,7 +259,7 @@ void Scheduler::RunBody(Fiber* fiber) {
     RefreshDispatchLimit();
   }
   fiber->body_ = nullptr;  // captured state dies on the fiber's own stack
-  fiber->state_ = Fiber::State::kDone;
+  fiber->status_.state = Fiber::State::kDone;
   ++fiber->wait_epoch_;
   if (fiber->process_ != nullptr) fiber->process_->OnFiberDone(fiber);
 }
@@ -268,21 +270,22 @@ void Scheduler::AfterResume(ctx::fiber&& previous) {
   switched_from_ = nullptr;
   if (from == nullptr) return;
   from->context_ = std::move(previous);
-  if (from->state_ == Fiber::State::kDone) Recycle(from);
+  if (from->status_.state == Fiber::State::kDone) Recycle(from);
 }
 #endif
 
 void Scheduler::Recycle(Fiber* fiber) {
-  fiber->state_ = Fiber::State::kFree;
+  fiber->status_.state = Fiber::State::kFree;
   fiber->process_ = nullptr;
-  fiber->paused_ = &Fiber::kNeverPaused;
+  fiber->status_.paused = false;
   --fibers_live_;
   free_fibers_.push_back(fiber);
 }
 
 void Scheduler::TransferTo(Fiber* from, Fiber* to) {
+  SIM_CHECK_MSG(!to->status_.paused, "a fiber of a paused process was dispatched");
   running_ = to;
-  to->state_ = Fiber::State::kRunning;
+  to->status_.state = Fiber::State::kRunning;
 #if STORSIM_FAST_SWITCH
   void** const save_slot = &RawContext(from->context_);
   StorsimSimJump(save_slot, std::exchange(RawContext(to->context_), nullptr), save_slot);
@@ -294,7 +297,7 @@ void Scheduler::TransferTo(Fiber* from, Fiber* to) {
 }
 
 void Scheduler::PushReady(Fiber* fiber) {
-  fiber->state_ = Fiber::State::kReady;
+  fiber->status_.state = Fiber::State::kReady;
 #if STORSIM_FAST_SWITCH
   // A running fiber (YieldSlow queues itself before it switches) has no saved context yet: its
   // entry says so with a null copy.
@@ -302,6 +305,20 @@ void Scheduler::PushReady(Fiber* fiber) {
 #else
   ready_.push_back(ReadyEntry{fiber, fiber->wait_epoch_, nullptr});
 #endif
+}
+
+Scheduler::ReadyEntry Scheduler::ReadyQueue::Filler() {
+  // A free record (state kFree, never pushed, so never ready) that lives as long as the program.
+  static const Fiber* const never_ready = new Fiber();
+  return ReadyEntry{const_cast<Fiber*>(never_ready), ~uint64_t{0}, nullptr};
+}
+
+Scheduler::ReadyQueue::ReadyQueue()
+    : slots_(new ReadyEntry[kInitialSlots]),
+      end_(slots_.get() + kInitialSlots),
+      head_(slots_.get()),
+      tail_(slots_.get()) {
+  std::fill(slots_.get(), end_, Filler());
 }
 
 void Scheduler::ReadyQueue::Grow() {
@@ -314,6 +331,7 @@ void Scheduler::ReadyQueue::Grow() {
     slots[i] = *from;
     from = Next(from);
   }
+  std::fill(slots.get() + size_, slots.get() + capacity, Filler());
   slots_ = std::move(slots);
   end_ = slots_.get() + capacity;
   head_ = slots_.get();
@@ -429,7 +447,12 @@ Fiber* Scheduler::PickNextSlow() {
       ReadyEntry entry = ready_.front();
       ready_.pop_front();
       Fiber* fiber = entry.fiber;
-      if (entry.epoch != fiber->wait_epoch_ || fiber->state_ != Fiber::State::kReady) continue;
+      if (entry.epoch != fiber->wait_epoch_ || fiber->status_.state != Fiber::State::kReady) {
+        continue;
+      }
+      // The fiber's copy of its process's paused flag (read by the fast paths) must agree.
+      SIM_CHECK(fiber->status_.paused ==
+                (fiber->process_ != nullptr && fiber->process_->paused()));
       if (fiber->process_ != nullptr && fiber->process_->paused()) {
         fiber->process_->Park(fiber);
         continue;
@@ -472,10 +495,11 @@ Fiber* Scheduler::PickNextSlow() {
     }
     const Timer timer = timers_.Pop();
     // A wait that ended early cancelled its timer, so a wait timer that fires is the live one.
-    SIM_CHECK_MSG(timer.handler != nullptr || (timer.fiber->wait_epoch_ == timer.epoch &&
-                                               timer.fiber->state_ == Fiber::State::kBlocked &&
-                                               timer.fiber->timed_wait_),
-                  "a wait timer outlived its wait");
+    SIM_CHECK_MSG(
+        timer.handler != nullptr ||
+            (timer.fiber->wait_epoch_ == timer.epoch &&
+             timer.fiber->status_.state == Fiber::State::kBlocked && timer.fiber->timed_wait_),
+        "a wait timer outlived its wait");
     if (timer.at > now_) now_ = timer.at;
     schedule_hash_ = (schedule_hash_ ^ static_cast<uint64_t>(now_.nanos())) * 0x100000001b3ULL;
     if (timer.handler != nullptr) {
@@ -546,7 +570,7 @@ WakeReason Scheduler::Block(Instant deadline) {
     self->wake_pending_ = false;
     return WakeReason::kNotified;
   }
-  self->state_ = Fiber::State::kBlocked;
+  self->status_.state = Fiber::State::kBlocked;
   if (deadline != Instant::Max()) {
     self->timer_slot_ = timers_.Push(
         Timer{std::max(deadline, now_), timer_sequence_++, self, self->wait_epoch_, nullptr, 0});
@@ -554,7 +578,7 @@ WakeReason Scheduler::Block(Instant deadline) {
   }
   Fiber* next = PickNext();
   if (next == self) {
-    self->state_ = Fiber::State::kRunning;
+    self->status_.state = Fiber::State::kRunning;
     return self->wake_reason_;
   }
   TransferTo(self, next != nullptr ? next : &main_record_);
@@ -578,8 +602,13 @@ void Scheduler::Yield() {
   // stops the run, that fiber is the one PickNext would choose after `self` joined the back.
   // The queue's length does not change (one entry leaves the front, one joins the back), so the
   // ring is rotated in place and never needs to grow.
-  if (self != &scheduler->main_record_ && scheduler->steps_ < scheduler->dispatch_steps_max_ &&
-      !ready.empty()) [[likely]] {
+  // Emptiness is not tested: an empty ring's head slot holds the filler or an entry taken
+  // earlier, and neither passes the checks below. A taken entry's fiber has since run (its
+  // state is not kReady, or its epoch moved on when it became ready again), or it was parked
+  // for a pause (it is ready again, at the same epoch, only after Resume queued it anew, and
+  // the ring is then not empty), or its entry was stale already.
+  if (self != &scheduler->main_record_ && scheduler->steps_ < scheduler->dispatch_steps_max_)
+      [[likely]] {
     ReadyEntry* const head = ready.head_;
     const ReadyEntry entry = *head;
     Fiber* next = entry.fiber;
@@ -587,12 +616,12 @@ void Scheduler::Yield() {
     // on the chain from one switch to the next); an entry without one (queued while its fiber
     // was still running) goes the slow way.
     void* const target = entry.context;
-    if (entry.epoch == next->wait_epoch_ && next->state_ == Fiber::State::kReady &&
-        !*next->paused_ && (!STORSIM_FAST_SWITCH || target != nullptr)) [[likely]] {
+    if (entry.epoch == next->wait_epoch_ && next->Dispatchable() &&
+        (!STORSIM_FAST_SWITCH || target != nullptr)) [[likely]] {
       const uint64_t epoch = ++self->wait_epoch_;
       // No wake_reason_ store: only Block reads it, and whoever ends a Block (Wake, its timer)
       // writes it first.
-      self->state_ = Fiber::State::kReady;
+      self->status_ = Fiber::Status{Fiber::State::kReady, false};  // one store: see Fiber::Status
       ready.head_ = ready.Next(head);
       // The ring is full exactly when head_ == tail_ here; then the tail slot is the head slot
       // just read (and copied), so overwriting it is still FIFO.
@@ -603,10 +632,12 @@ void Scheduler::Yield() {
       ++scheduler->steps_;
       scheduler->schedule_hash_ = (scheduler->schedule_hash_ ^ next->id_) * 0x100000001b3ULL;
       scheduler->running_ = next;
-      next->state_ = Fiber::State::kRunning;
+      next->status_ = Fiber::Status{Fiber::State::kRunning, false};
 #if STORSIM_FAST_SWITCH
-      // The switch stores self's stack pointer in its record and in its new queue entry.
-      RawContext(next->context_) = nullptr;
+      // The switch stores self's stack pointer in its record and in its new queue entry. next's
+      // record keeps its old (now stale) context: nothing reads a running fiber's context (Kill
+      // and ~Scheduler never see a running fiber, Spawn only a free record), and its next
+      // switch away overwrites it; so the null store that would mark it consumed is left out.
       StorsimSimJump(&RawContext(self->context_), target, &tail->context);
 #else
       (void)target;  // always null here: contexts are Boost fibers, moved on resume
@@ -629,7 +660,7 @@ void Scheduler::YieldSlow() {
   PushReady(self);
   Fiber* next = PickNext();
   if (next == self) {
-    self->state_ = Fiber::State::kRunning;
+    self->status_.state = Fiber::State::kRunning;
     return;
   }
   TransferTo(self, next != nullptr ? next : &main_record_);
@@ -643,14 +674,14 @@ void Scheduler::SleepUntil(Instant deadline) {
 bool Scheduler::Wake(WakeToken token) {
   Fiber* fiber = token.fiber;
   if (fiber == nullptr || fiber->wait_epoch_ != token.epoch) return false;
-  if (fiber->state_ == Fiber::State::kRunning) {
+  if (fiber->status_.state == Fiber::State::kRunning) {
     // Woken before it blocked (it registered a waiter, then the notification came from code it
     // called): its next Block returns at once.
     ++fiber->wait_epoch_;
     fiber->wake_pending_ = true;
     return true;
   }
-  if (fiber->state_ != Fiber::State::kBlocked) return false;
+  if (fiber->status_.state != Fiber::State::kBlocked) return false;
   fiber->wake_reason_ = WakeReason::kNotified;
   ++fiber->wait_epoch_;
   PushReady(fiber);
@@ -664,7 +695,8 @@ void Scheduler::ArmTimer(Instant at, TimerHandler* handler, uint64_t argument) {
 
 void Scheduler::Kill(Fiber* fiber) {
   SIM_CHECK_MSG(fiber != running_, "a fiber cannot kill itself; crash its process instead");
-  if (fiber->state_ == Fiber::State::kDone || fiber->state_ == Fiber::State::kFree) return;
+  const Fiber::State state = fiber->status_.state;
+  if (state == Fiber::State::kDone || state == Fiber::State::kFree) return;
   ++fiber->wait_epoch_;
   fiber->killed_ = true;
   if (fiber->timed_wait_) CancelWaitTimer(fiber);
@@ -680,7 +712,7 @@ void Scheduler::Kill(Fiber* fiber) {
   --unwinding_;
   running_ = saved;
   fiber->body_ = nullptr;
-  fiber->state_ = Fiber::State::kDone;
+  fiber->status_.state = Fiber::State::kDone;
   if (fiber->process_ != nullptr) fiber->process_->OnFiberDone(fiber);
   Recycle(fiber);
 }
