@@ -61,6 +61,12 @@ void FailoverChecker::Handle(const sim::TraceEvent& event) {
     if (attachment.mode == "AttachedSingle") {
       attached_single_.push_back({event.at, node, shard, attachment.generation});
     }
+  } else if (kind == "ps.split" && event.Int("status") == 200 && event.Str("result") == "split") {
+    // The parent's slot is gone (its children have their own events): nothing of the parent is
+    // left on the node to fail over (shard-split 2276: a parent split away before its node was
+    // cut off was judged as if it were still attached there).
+    history_[{event.Int("node"), std::string(event.Str("shard"))}].push_back(
+        {event.at, Attachment{"Split", 0}});
   } else if (kind == "ps.local_reconcile" && event.Str("action") == "attach") {
     // A re-attach hands out AttachedSingle locations too (a restarted node can be the target).
     const std::string shard(event.Str("shard"));

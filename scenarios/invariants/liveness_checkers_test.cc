@@ -104,6 +104,22 @@ TEST(FailoverCheckerTest, AnAttachmentAlreadySupersededNeedsNoFailover) {
   EXPECT_EQ(checker.Metrics()["L2 excused: the node's attachment was already superseded"], 1);
 }
 
+// shard-split 2276: the shard was split on node 1 before node 1 died; the parent's slot is gone
+// and its last intent names nothing to fail over. Without the split it is a miss
+// (ShardLeftOnTheDeadNodeIsReported).
+TEST(FailoverCheckerTest, AShardSplitAwayBeforeTheFailureNeedsNoFailover) {
+  Collector collector;
+  FailoverChecker checker(collector.sink(), TestTopology(), TestBounds());
+  std::vector<sim::TraceEvent> events = FailoverPrelude();
+  events.insert(events.end() - 1,
+                Event(5'000, kPs1, "ps.split",
+                      {{"node", 1}, {"shard", "t1"}, {"status", 200}, {"result", "split"}}));
+  Feed(checker, events);
+  Feed(checker, {Event(45'000, kLeader, "ctl.node.availability", {{"node", 1}, {"to", "Offline"}}),
+                 Event(90'000, -1, "tick", {})});
+  EXPECT_TRUE(collector.violations.empty()) << collector.Describe();
+}
+
 // The leader fails over to node 2, which is itself crashed meanwhile (undetected yet): a double
 // fault, excused, although node 3 stayed healthy; the same history with node 2 healthy is a miss.
 TEST(FailoverCheckerTest, FailoverTargetDisturbedIsExcused) {
