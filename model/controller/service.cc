@@ -53,7 +53,8 @@ void Service::Run() {
   if (!WaitForDatabase()) ExitProcess("database unreachable");
 
   std::optional<std::vector<api::ObservedShard>> handed_over;
-  bool unfenced_takeover = false;
+  bool unfenced_takeover = false;   // run the takeover re-sync
+  bool step_down_failed = false;    // this instance's own step-down request never got an answer
   if (options.protocol == LeadershipProtocol::kStepDown) {
     // Step 2: who leads now.
     auto leader = db_.GetLeader();
@@ -67,6 +68,7 @@ void Service::Run() {
       std::optional<api::StepDownResponse> response = StepDownLeaderAtStart();
       if (response) handed_over = response->observed;
       unfenced_takeover = !response.has_value();
+      step_down_failed = unfenced_takeover;
     }
     // A restart in place of a leader that took over less than the re-sync delay ago: that
     // incarnation's takeover may have been unfenced and its re-sync had not run yet, so the old
@@ -100,7 +102,9 @@ void Service::Run() {
   // control plane is fresher than this instance's start-up view: announcing that view would
   // point computes back at locations the old leader already moved away from (db-outage 3682,
   // 4529). The re-sync announces every placement once it re-read them.
-  if (!unfenced_takeover || context_.Defect(kDefectUnfencedTakeoverTrustsStartup)) {
+  // (Not after a restart in place: what this process told the control plane before it
+  // restarted is what its start-up view holds, and the notifications guard its demotions.)
+  if (!step_down_failed || context_.Defect(kDefectUnfencedTakeoverTrustsStartup)) {
     StartupComputeNotifications();
   } else {
     SIM_MARK("ctl.startup_notify_deferred_to_resync");
@@ -125,6 +129,11 @@ void Service::Run() {
   // Graceful stop: release a held lease so a successor need not wait for expiry.
   if (lease) ReleaseLease();
   StopReconcilers();
+}
+
+bool Service::KeepsNullGenerationPageserver() const {
+  return context_.Defect(kDefectAttachKeepsNullGenerationPageserver) ||
+         context_.Defect(kDefectReconcileAbortsOnFirstError);
 }
 
 bool Service::WaitForDatabase() {
@@ -211,7 +220,7 @@ bool Service::LoadState() {
     }
     shard.generation_pageserver_null = !row.generation_pageserver.has_value() &&
                                        !row.generation.is_none() &&
-                                       !context_.Defect(kDefectAttachKeepsNullGenerationPageserver);
+                                       !KeepsNullGenerationPageserver();
     shards_[row.id] = std::move(shard);
   }
   return true;
@@ -348,7 +357,10 @@ void Service::StartupComputeNotifications() {
   context_.env().Spawn("ctl.startup_notify", [this, stable, cancel] {
     for (const auto& [tenant, ids] : stable) {
       if (cancel.cancelled()) return;  // stepped down: the new leader notifies
-      if (compute_hook_.Flush(tenant, cancel) == NotifyOutcome::kOk) continue;
+      // An incomplete tenant has nothing to announce yet: the reconcile that attaches its
+      // missing shard notifies (a pending flag here would outlive that notification).
+      const NotifyOutcome outcome = compute_hook_.Flush(tenant, cancel);
+      if (outcome == NotifyOutcome::kOk || outcome == NotifyOutcome::kIncomplete) continue;
       for (const TenantShardId& id : ids) {
         auto again = shards_.find(id);
         if (again != shards_.end()) again->second.pending_compute_notification = true;

@@ -85,6 +85,10 @@ class Service {
   void DetachUnknownShards(std::vector<std::pair<NodeId, TenantShardId>> unknown);
   [[noreturn]] void ExitProcess(const char* reason);
 
+  // Upstream's attach after a cleared generation_pageserver (kDefectAttachKeepsNullGenerationPageserver),
+  // also before PR #12745 (kDefectReconcileAbortsOnFirstError), whose L1 symptom needs it.
+  bool KeepsNullGenerationPageserver() const;
+
   // --- leadership.cc (§3.1–3.3, §3.7) ---
   void SetStatus(LeadershipStatus status, const char* reason);
   std::optional<api::StepDownResponse> RequestStepDown(const persistence::LeaderRow& leader);

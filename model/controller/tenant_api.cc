@@ -139,7 +139,7 @@ api::StatusResponse Service::HandleTenantPolicy(const api::TenantPolicyRequest& 
     it->second.policy = request.placement;
     // The write cleared generation_pageserver unless the policy is Attached.
     if (request.placement.kind != PlacementPolicy::Kind::kAttached &&
-        !context_.Defect(kDefectAttachKeepsNullGenerationPageserver)) {
+        !KeepsNullGenerationPageserver()) {
       it->second.generation_pageserver_null = true;
     }
     Schedule(it->second, "policy");
