@@ -157,9 +157,9 @@ INSTANTIATE_TEST_SUITE_P(
         // reconcile takes another generation: G1. First at drain-cancel seed 192.
         ZooCase{"ctl-re-attach-keeps-observed-mode", "drain-cancel", 220, {"G1"}},
         // A start-up notification fails while a reconcile of the shard runs; the result clears
-        // the pending flag and nothing retries: L6. First at shard-split seed 489 (sixth session;
+        // the pending flag and nothing retries: L6. First at shard-split seed 586 (sixth session;
         // 347 before).
-        ZooCase{"ctl-result-overwrites-pending-notify", "shard-split", 500, {"L6"}},
+        ZooCase{"ctl-result-overwrites-pending-notify", "shard-split", 600, {"L6"}},
         // The database fails while a drain finalizes; the drain ends and the node stays Draining:
         // L4. First at chaos seed 177 (2 of 400).
         ZooCase{"ctl-operation-finalize-gives-up", "chaos", 200, {"L4"}},
