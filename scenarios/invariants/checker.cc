@@ -35,6 +35,20 @@ void LeaderCensus::Observe(const sim::TraceEvent& event) {
   }
 }
 
+void SuccessorKnowledge::Observe(const sim::TraceEvent& event) {
+  if (event.kind == "ctl.migrations") loading_since_[event.process] = event.at;
+  if (event.kind == "ctl.takeover_resync" && event.Str("result") == "ok") {
+    resynced_at_[event.process] = event.at;
+  }
+}
+
+bool SuccessorKnowledge::LoadedBefore(int32_t pid, sim::Instant changed_at) const {
+  auto loading = loading_since_.find(pid);
+  if (loading == loading_since_.end() || !(changed_at > loading->second)) return false;
+  auto resynced = resynced_at_.find(pid);
+  return resynced == resynced_at_.end() || resynced->second < changed_at;
+}
+
 bool LeaderCensus::IsSingleLeader(int32_t pid) const {
   int leaders = 0;
   for (const auto& [other, status] : status_) leaders += status == "Leader" ? 1 : 0;

@@ -90,4 +90,19 @@ class LeaderCensus {
   std::map<int32_t, std::string> status_;  // controller pid -> latest ctl.status (alive only)
 };
 
+// Per controller process (its latest incarnation): when it began loading the database
+// (ctl.migrations) and when it last re-read the placements (ctl.takeover_resync ok). A successor
+// whose step-down never arrived cannot know what its predecessor changed after it loaded, until
+// it re-reads (SPEC §3.6 window 1). Feed it every event.
+class SuccessorKnowledge {
+ public:
+  void Observe(const sim::TraceEvent& event);
+  // Whether `pid` loaded before `changed_at` and has not re-read the placements since.
+  bool LoadedBefore(int32_t pid, sim::Instant changed_at) const;
+
+ private:
+  std::map<int32_t, sim::Instant> loading_since_;
+  std::map<int32_t, sim::Instant> resynced_at_;
+};
+
 }  // namespace storsim::invariants

@@ -32,6 +32,7 @@ void NotificationTargetChecker::SetSlot(std::string_view shard, int64_t node, Sl
 
 void NotificationTargetChecker::OnEvent(const sim::TraceEvent& event) {
   leaders_.Observe(event);
+  successors_.Observe(event);
   if (event.kind == "ctl.status" || event.kind == "process.down") return;
   if (event.kind == "ps.start") {
     // A restarted node's slots follow its re-attach response: unknown here until configured.
@@ -50,14 +51,6 @@ void NotificationTargetChecker::OnEvent(const sim::TraceEvent& event) {
   if (event.kind == "ps.attach") {
     SetSlot(event.Str("shard"), event.Int("node"), SlotState::kAttached, event.Str("mode"),
             event.at);
-    return;
-  }
-  if (event.kind == "ctl.migrations") {
-    loading_since_[{event.process, event.Int("incarnation")}] = event.at;
-    return;
-  }
-  if (event.kind == "ctl.takeover_resync") {
-    if (event.Str("result") == "ok") resynced_at_[{event.process, event.Int("incarnation")}] = event.at;
     return;
   }
   if (event.kind == "ctl.location_config.send") {
@@ -116,11 +109,7 @@ void NotificationTargetChecker::OnNotifySend(const sim::TraceEvent& event) {
       if (it == slots_.end() || it->second.state != SlotState::kDemoted) continue;
       const InstanceKey notifier{event.process, event.Int("incarnation")};
       const std::optional<InstanceKey>& by = it->second.by;
-      auto loading = loading_since_.find(notifier);
-      auto resynced = resynced_at_.find(notifier);
-      if (by && *by != notifier && loading != loading_since_.end() &&
-          it->second.at > loading->second &&
-          (resynced == resynced_at_.end() || resynced->second < it->second.at)) {
+      if (by && *by != notifier && successors_.LoadedBefore(event.process, it->second.at)) {
         ++counts_["demoted_after_load"];
         continue;  // the predecessor's doing, after this instance loaded (see the header)
       }

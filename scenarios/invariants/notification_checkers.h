@@ -84,9 +84,7 @@ class NotificationTargetChecker : public Checker {
   std::map<std::tuple<std::string, int64_t, std::string>, bool> sent_by_single_leader_;
   // (shard, node, mode) -> the instance that last sent that configuration.
   std::map<std::tuple<std::string, int64_t, std::string>, InstanceKey> sent_by_;
-  // instance -> when it began loading the database; when it last re-read the placements.
-  std::map<InstanceKey, sim::Instant> loading_since_;
-  std::map<InstanceKey, sim::Instant> resynced_at_;
+  SuccessorKnowledge successors_;
 };
 
 // "0:3,1:5" (shard number : node id, the compute hook's ctl.notify.* format) -> {0: 3, 1: 5}.

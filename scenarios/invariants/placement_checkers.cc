@@ -160,19 +160,12 @@ void AttachBeforeDetachChecker::OnEvent(const sim::TraceEvent& event) {
 void NotificationOrderChecker::OnEvent(const sim::TraceEvent& event) {
   generations_.Observe(event);
   leaders_.Observe(event);
+  successors_.Observe(event);
   if (event.kind == "ctl.status" || event.kind == "process.down") return;
   if (event.kind == "ctl.generation") {
     const ShardParts parts = ParseShard(event.Str("shard"));
     shard_names_[parts.tenant][parts.shard_number] = std::string(event.Str("shard"));
     taken_[{std::string(event.Str("shard")), event.Int("generation")}] = {event.process, event.at};
-    return;
-  }
-  if (event.kind == "ctl.migrations") {
-    loading_since_[event.process] = event.at;
-    return;
-  }
-  if (event.kind == "ctl.takeover_resync") {
-    if (event.Str("result") == "ok") resynced_at_[event.process] = event.at;
     return;
   }
   if (event.kind == "ctl.notify.send" || event.kind == "ctl.notify.result") {
@@ -210,11 +203,8 @@ void NotificationOrderChecker::OnEvent(const sim::TraceEvent& event) {
     if (previous != applied.end() && *generation < previous->second) {
       const auto sender = static_cast<int32_t>(event.Int("from", -1));
       auto taken = taken_.find({name->second, previous->second});
-      auto loading = loading_since_.find(sender);
-      auto resynced = resynced_at_.find(sender);
-      if (taken != taken_.end() && taken->second.first != sender && loading != loading_since_.end() &&
-          taken->second.second > loading->second &&
-          (resynced == resynced_at_.end() || resynced->second < taken->second.second)) {
+      if (taken != taken_.end() && taken->second.first != sender &&
+          successors_.LoadedBefore(sender, taken->second.second)) {
         ++stale_successor_applied_;  // see the header
         continue;
       }

@@ -83,15 +83,11 @@ class NotificationOrderChecker : public Checker {
   // (pid, tenant) -> whether that pid was the single Leader at its latest send for the tenant.
   std::map<std::pair<int32_t, std::string>, bool> sent_by_single_leader_;
   int64_t split_brain_applied_ = 0;
-  // (shard, generation) -> the controller process that took it, and when. Per controller
-  // process (its latest incarnation): when it began loading the database (ctl.migrations) and
-  // when it last re-read the placements (ctl.takeover_resync ok). A successor whose step-down
-  // never arrived cannot know a generation its predecessor took after it loaded, until it
-  // re-reads (SPEC §3.6 window 1; db-outage 1823): an older placement it sends then is not
-  // judged, and is counted.
+  // (shard, generation) -> the controller process that took it, and when. An older placement
+  // sent by a successor unaware of a generation its predecessor took after it loaded (see
+  // SuccessorKnowledge; db-outage 4529) is not judged, and is counted.
   std::map<std::pair<std::string, int64_t>, std::pair<int32_t, sim::Instant>> taken_;
-  std::map<int32_t, sim::Instant> loading_since_;
-  std::map<int32_t, sim::Instant> resynced_at_;
+  SuccessorKnowledge successors_;
   int64_t stale_successor_applied_ = 0;
 };
 
