@@ -56,16 +56,15 @@ void NotificationTargetChecker::OnEvent(const sim::TraceEvent& event) {
   if (event.kind == "ctl.location_config.send") {
     const std::tuple<std::string, int64_t, std::string> key{
         std::string(event.Str("shard")), event.Int("node"), std::string(event.Str("mode"))};
-    sent_by_single_leader_[key] = leaders_.IsSingleLeader(event.process);
-    sent_by_[key] = InstanceKey{event.process, event.Int("incarnation")};
+    sent_by_[key] = Sender{InstanceKey{event.process, event.Int("incarnation")},
+                           leaders_.IsSingleLeader(event.process)};
     return;
   }
   if (event.kind == "ps.location_config") {
     if (event.Int("status") != 200) return;  // refused: the slot did not change
     const std::string_view mode = event.Str("mode");
-    auto sent = sent_by_single_leader_.find(
-        {std::string(event.Str("shard")), event.Int("node"), std::string(mode)});
-    if (!IsAttachedMode(mode) && sent != sent_by_single_leader_.end() && !sent->second) {
+    auto sent = sent_by_.find({std::string(event.Str("shard")), event.Int("node"), std::string(mode)});
+    if (!IsAttachedMode(mode) && sent != sent_by_.end() && !sent->second.single_leader) {
       // A split-brain demotion (see the header): unknown to the single leader, not judged.
       const ShardParts parts = ParseShard(event.Str("shard"));
       slots_.erase(
@@ -73,10 +72,10 @@ void NotificationTargetChecker::OnEvent(const sim::TraceEvent& event) {
       ++counts_["demotions_by_non_single_leader"];
       return;
     }
-    auto by = sent_by_.find({std::string(event.Str("shard")), event.Int("node"), std::string(mode)});
     SetSlot(event.Str("shard"), event.Int("node"),
             IsAttachedMode(mode) ? SlotState::kAttached : SlotState::kDemoted, mode, event.at,
-            by == sent_by_.end() ? std::nullopt : std::optional<InstanceKey>(by->second));
+            sent == sent_by_.end() ? std::nullopt
+                                   : std::optional<InstanceKey>(sent->second.instance));
     return;
   }
   if (event.kind == "ctl.notify.send") OnNotifySend(event);

@@ -79,11 +79,14 @@ class NotificationTargetChecker : public Checker {
   std::map<SlotKey, Demotion> slots_;
   LeaderCensus leaders_;
   std::map<std::string, int64_t> counts_;  // judged / skipped sends, for Metrics
-  // (shard, node, mode) -> whether the latest ctl.location_config.send of that configuration came
-  // from the single Leader (false: a demotion it brings is not the single leader's doing).
-  std::map<std::tuple<std::string, int64_t, std::string>, bool> sent_by_single_leader_;
-  // (shard, node, mode) -> the instance that last sent that configuration.
-  std::map<std::tuple<std::string, int64_t, std::string>, InstanceKey> sent_by_;
+  // (shard, node, mode) -> the latest ctl.location_config.send of that configuration: the instance
+  // that sent it, and whether it was the single Leader then (false: a demotion it brings is not
+  // the single leader's doing).
+  struct Sender {
+    InstanceKey instance;
+    bool single_leader = false;
+  };
+  std::map<std::tuple<std::string, int64_t, std::string>, Sender> sent_by_;
   SuccessorKnowledge successors_;
 };
 
