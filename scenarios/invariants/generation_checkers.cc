@@ -217,7 +217,19 @@ void GratuitousGenerationChecker::OnEvent(const sim::TraceEvent& event) {
     return;
   }
   if (event.kind == "ctl.reconcile.start") {
-    reconcile_started_[{event.process, std::string(event.Str("shard"))}] = event.at;
+    const std::pair<int32_t, std::string> key{event.process, std::string(event.Str("shard"))};
+    reconcile_started_[key] = event.at;
+    std::set<int64_t>& running = running_[key];
+    if (running.empty()) {
+      stale_start_generation_.erase(key);
+    } else {
+      stale_start_generation_[key] = event.Int("generation", -1);
+    }
+    running.insert(event.Int("sequence", -1));
+    return;
+  }
+  if (event.kind == "ctl.reconcile.end") {
+    running_[{event.process, std::string(event.Str("shard"))}].erase(event.Int("sequence", -1));
     return;
   }
   if (event.kind == "ctl.location_config.refresh") {
@@ -289,6 +301,12 @@ void GratuitousGenerationChecker::OnEvent(const sim::TraceEvent& event) {
     return;
   }
   if (event.Str("via") != "re_attach") {
+    auto stale = stale_start_generation_.find({event.process, shard});
+    if (stale != stale_start_generation_.end() && stale->second < generation - 1) {
+      // chaos 1804: a policy write spawned this reconcile while the previous one, which had
+      // attached the holder at g - 1, was still running; its copy of the shard predates g - 1.
+      return;
+    }
     auto started = reconcile_started_.find({event.process, shard});
     if (started != reconcile_started_.end() && have_previous &&
         previous_taken > started->second) {

@@ -93,6 +93,13 @@ class GratuitousGenerationChecker : public Checker {
   // its latest generation was taken. A reconcile acts on the observed state of its start: a
   // generation handed out after that (a re-attach racing it) is not one it could have seen.
   std::map<std::pair<int32_t, std::string>, sim::Instant> reconcile_started_;
+  // (controller process, shard) -> the sequences of its reconciles that started and have not
+  // ended, and whether its latest reconcile started over a running one with a generation older
+  // than the running one may hand out: it works from the state copied at its spawn, before the
+  // running one's result is applied (upstream's spawn_reconciler copies generation and observed
+  // state, then waits for the cancelled predecessor).
+  std::map<std::pair<int32_t, std::string>, std::set<int64_t>> running_;
+  std::map<std::pair<int32_t, std::string>, int64_t> stale_start_generation_;
   std::map<std::string, sim::Instant> latest_taken_;
   // instance (process, incarnation) -> when it began loading the database (ctl.migrations);
   // shard -> instance -> when that instance last took a generation for it or had a location

@@ -228,6 +228,42 @@ TEST(GratuitousGenerationCheckerTest, AReconcileThatStartedBeforeTheHoldersGener
   }
 }
 
+// chaos 1804: reconcile 5 attached node 1 at generation 4 and was waiting on its notification when
+// a policy write spawned reconcile 6 from the shard as it was before reconcile 5's result (at
+// generation 3); its increment to 5 is excused. Spawned after reconcile 5 ended, or starting
+// from generation 4, the same increment is gratuitous.
+TEST(GratuitousGenerationCheckerTest, AReconcileSpawnedOverARunningOneIsExcused) {
+  struct Case {
+    bool over_running;
+    int64_t start_generation;
+    bool excused;
+  };
+  for (const Case& c : {Case{true, 3, true}, Case{false, 3, false}, Case{true, 4, false}}) {
+    SCOPED_TRACE(::testing::Message() << c.over_running << " " << c.start_generation);
+    Collector collector;
+    GratuitousGenerationChecker checker(collector.sink());
+    auto start = [](int64_t at, int64_t sequence, int64_t generation) {
+      return Event(at, 1, "ctl.reconcile.start",
+                   {{"shard", "t1"}, {"sequence", sequence}, {"generation", generation}});
+    };
+    auto end = [](int64_t at, int64_t sequence) {
+      return Event(at, 1, "ctl.reconcile.end", {{"shard", "t1"}, {"sequence", sequence}});
+    };
+    std::vector<sim::TraceEvent> events = {
+        Event(0, 11, "ps.start", {{"node", 1}, {"inc", 1}}),
+        start(1, 5, 3),
+        CtlGeneration(2, 1, 4),
+        PsLocationConfig(3, 1, 1, "AttachedSingle", 4),
+    };
+    if (!c.over_running) events.push_back(end(4, 5));
+    events.push_back(start(5, 6, c.start_generation));
+    if (c.over_running) events.push_back(end(5, 5));
+    events.push_back(CtlGeneration(6, 1, 5));
+    Feed(checker, events);
+    EXPECT_EQ(collector.violations.empty(), c.excused) << collector.Describe();
+  }
+}
+
 // shard-split 395: a split on the pageserver replaces the parent's slot by its children; after
 // the split aborts, re-attaching the parent takes a new generation, which is not gratuitous.
 TEST(GratuitousGenerationCheckerTest, ReattachingAParentAfterItsSplitIsLegal) {

@@ -74,8 +74,11 @@ void FailoverChecker::Handle(const sim::TraceEvent& event) {
         {event.at, Attachment{"AttachedSingle", event.Int("gen")}});
     attached_single_.push_back({event.at, event.Int("node"), shard, event.Int("gen")});
   } else if (kind == "ctl.intent") {
-    intent_[event.process][std::string(event.Str("shard"))].push_back(
-        {event.at, std::to_string(event.Int("attached"))});
+    const std::string shard(event.Str("shard"));
+    intent_[event.process][shard].push_back({event.at, std::to_string(event.Int("attached"))});
+    if (event.Str("reason") == "policy" && event.Int("attached") == -1) {
+      policy_detached_[event.process][shard].push_back(event.at);
+    }
   } else if (kind == "ctl.node.availability") {
     availability_[event.process][event.Int("node")].push_back(
         {event.at, std::string(event.Str("to"))});
@@ -200,6 +203,14 @@ void FailoverChecker::JudgeOne(const Trigger& trigger) {
         });
     if (superseded) {
       Count("L2 excused: the node's attachment was already superseded");
+      continue;
+    }
+    // The operator detached the tenant (placement policy Detached) before the deadline: no node
+    // is to hold the shard, so there is nothing to fail over (compute-refresh 3389).
+    const std::vector<sim::Instant>& detached = policy_detached_[*leader][shard];
+    if (std::any_of(detached.begin(), detached.end(),
+                    [&](sim::Instant at) { return at >= t0 && at <= deadline; })) {
+      Count("L2 excused: the tenant's policy detached the shard");
       continue;
     }
     // The leader fails over to the node its scheduler picks (the secondary first); when that node

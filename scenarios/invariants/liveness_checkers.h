@@ -12,7 +12,8 @@
 //      (a) L marks P Offline by t0 + detect;
 //      (b) if L marked P Offline at t_off, every shard that L intended attached on P at t0 and
 //          that P held AttachedSingle at g is accepted AttachedSingle at a generation > g by
-//          t_off + reconcile — on another node, or on P itself once it is back.
+//          t_off + reconcile — on another node, or on P itself once it is back — unless the
+//          tenant's placement policy detached the shard before then (nothing is to be attached).
 // L4 DrainFillChecker: for every drain/fill a controller instance starts (ctl.operation):
 //      (a) a cancel request is followed by the operation's end within cancel_bound;
 //      (b) the operation ends (done, cancelled or error) within operation_bound of its start, or
@@ -112,6 +113,8 @@ class FailoverChecker : public DeadlineChecker {
   std::map<int32_t, std::map<std::string, std::vector<Valued>>> intent_;
   std::map<int32_t, std::map<int64_t, std::vector<Valued>>> availability_;
   std::map<int32_t, std::map<int64_t, std::vector<Valued>>> policy_;
+  // Per controller process: shard -> instants its tenant's placement policy detached it.
+  std::map<int32_t, std::map<std::string, std::vector<sim::Instant>>> policy_detached_;
   // Accepted AttachedSingle configs: (at, node, shard, generation).
   struct Attached {
     sim::Instant at;

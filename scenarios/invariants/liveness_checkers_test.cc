@@ -120,6 +120,30 @@ TEST(FailoverCheckerTest, AShardSplitAwayBeforeTheFailureNeedsNoFailover) {
   EXPECT_TRUE(collector.violations.empty()) << collector.Describe();
 }
 
+// compute-refresh 3389: after node 1 was marked Offline the operator set the tenant's placement
+// policy to Detached, and the deadline passed while it stayed so. Nothing was to be attached
+// anywhere; the same history without the policy change is ShardLeftOnTheDeadNodeIsReported, and
+// a detach that is not the policy's (the failover found no node) is still judged.
+TEST(FailoverCheckerTest, ATenantDetachedByPolicyNeedsNoFailover) {
+  for (const char* reason : {"policy", "schedule"}) {
+    SCOPED_TRACE(reason);
+    Collector collector;
+    FailoverChecker checker(collector.sink(), TestTopology(), TestBounds());
+    Feed(checker, FailoverPrelude());
+    Feed(checker,
+         {Event(45'000, kLeader, "ctl.node.availability", {{"node", 1}, {"to", "Offline"}}),
+          Event(50'000, kLeader, "ctl.intent", {{"shard", "t1"}, {"attached", -1}, {"reason", reason}}),
+          Event(90'000, -1, "tick", {})});
+    if (std::string(reason) == "policy") {
+      EXPECT_TRUE(collector.violations.empty()) << collector.Describe();
+      EXPECT_EQ(checker.Metrics()["L2 excused: the tenant's policy detached the shard"], 1);
+    } else {
+      ASSERT_EQ(collector.violations.size(), 1u);
+      EXPECT_EQ(collector.violations[0].invariant, "L2");
+    }
+  }
+}
+
 // The leader fails over to node 2, which is itself crashed meanwhile (undetected yet): a double
 // fault, excused, although node 3 stayed healthy; the same history with node 2 healthy is a miss.
 TEST(FailoverCheckerTest, FailoverTargetDisturbedIsExcused) {
