@@ -125,6 +125,13 @@ std::vector<api::DefectInfo> ControllerDefects() {
        "a shard moves while a sibling is unknown to the compute hook; the notification is "
        "skipped as incomplete and the old attached location is demoted while the control plane "
        "still names it"},
+      {kDefectStoppingCandidateTakesLeadership, component,
+       "code-reading hazard, SPEC §3.2 step 7d (shutdown waits for startup_reconcile, whose "
+       "become_leader still runs)",
+       "L1",
+       "a candidate stopped mid start-up after its step-down was answered takes the leader row "
+       "and exits; the row names a dead process until k8s restarts the stepped-down leader and "
+       "its step-down requests to the dead one run out"},
       {kDefectAttachKeepsNullGenerationPageserver, component,
        "hazard left by PR #12745 (bug #15), SPEC §6.3 (a skipped detach of an unavailable node)",
        "L1",

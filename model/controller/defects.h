@@ -145,6 +145,16 @@ inline constexpr char kDefectUnfencedTakeoverTrustsStartup[] =
 // leader (L1). The fixed variant re-reads the row after a step-down answer and, if the row moved,
 // steps down its new holder as well (which answers at once) before it proceeds.
 inline constexpr char kDefectCasNamesFirstLeaderRead[] = "ctl-cas-names-first-leader-read";
+// Code-reading hazard, SPEC §3.2 step 7d with §13's shutdown (service.rs: startup_reconcile
+// holds the service gate, and shutdown waits for the gate, so a SIGTERM during start-up lets
+// become_leader run): a candidate stopped after its step-down was answered still takes the row,
+// then exits. The row names a dead process, the stepped-down old leader waits for k8s to find it
+// not live, and the restarted pod's step-down requests are refused for ~19 s (db-outage 1887:
+// a rollout stopped the pod of the superseded revision mid start-up; no leader after the quiet
+// period, L1). The fixed variant checks for a stop before the CAS and exits without it, so the
+// row keeps naming the old leader, whose restart in place skips step-down.
+inline constexpr char kDefectStoppingCandidateTakesLeadership[] =
+    "ctl-stopping-candidate-takes-leadership";
 // Hazard left by PR #12745 (bug #15), SPEC §6.3 steps 3 and 6: a policy change away from Attached
 // clears generation_pageserver, but the detach of the attached location is skipped while its
 // node is unavailable (or fails); an attach afterwards finds that location already right, skips

@@ -197,6 +197,77 @@ TEST_F(LeadershipTest, LosingCasExitsTheProcess) {
   EXPECT_EQ(harness_.tables().leaders().begin()->address, b_leads ? "ctl-b" : "ctl-c");
 }
 
+// db-outage 1887: a candidate is stopped (a rollout supersedes its revision) after the old leader
+// answered its step-down, while its start-up waits on a paused node. Fixed: it exits without the
+// CAS, the row keeps naming the old leader (whose restart in place skips step-down). Upstream
+// (ctl-stopping-candidate-takes-leadership): it takes the row, then exits, so the row names a
+// dead process.
+TEST_F(LeadershipTest, CandidateStoppedMidStartupLeavesTheRow) {
+  for (bool defect : {false, true}) {
+    SCOPED_TRACE(defect);
+    Harness harness;
+    harness.AddPageserver(1);
+    FakePageserver& slow = harness.AddPageserver(2);
+    harness.AddControlPlane();
+    ControllerInstance& a = harness.AddController("ctl-a");
+    a.process->Start();
+    ASSERT_TRUE(harness.RunUntil([&] { return StartedUp(a); }, Duration::Seconds(30)));
+    slow.process->Pause();
+    ControllerInstance& b = harness.AddController(
+        "ctl-b", {}, defect ? api::Defects({kDefectStoppingCandidateTakesLeadership}) : api::Defects());
+    b.process->Start();
+    ASSERT_TRUE(harness.RunUntil(
+        [&] { return a.controller->Snapshot().status == LeadershipStatus::kSteppedDown; },
+        Duration::Seconds(10)));
+    EXPECT_EQ(b.controller->Snapshot().status, LeadershipStatus::kCandidate);
+    b.process->Stop(Duration::Seconds(30));
+    ASSERT_TRUE(harness.RunUntil([&] { return !b.process->up(); }, Duration::Seconds(40)));
+    ASSERT_EQ(harness.tables().leaders().size(), 1u);
+    EXPECT_EQ(harness.tables().leaders().begin()->address, defect ? "ctl-b" : "ctl-a");
+    EXPECT_EQ(harness.EventsOf(events::kLeaderCas, b.process->id()).empty(), !defect);
+    if (defect) continue;
+    // The old leader's pod restarts in place and leads again without a step-down round.
+    a.process->Restart();
+    harness.simulation().RunFor(Duration::Millis(1));
+    ASSERT_TRUE(harness.RunUntil([&] { return StartedUp(a); }, Duration::Seconds(30)));
+    EXPECT_TRUE(harness.EventsOf(events::kStepDownSend, a.process->id()).empty());
+  }
+}
+
+// db-outage 2559: after an unfenced takeover the start-up notifications wait for the re-sync, but
+// a start-up reconcile that demotes a stale attached location must still tell the control plane
+// where the shard is before it does (S12). B cannot reach A, takes over unilaterally, finds t1
+// attached on node 1 (a stale generation A never knew of) and node 2, and makes node 1 Secondary
+// only after a notification naming node 2.
+TEST_F(LeadershipTest, UnfencedTakeoverNotifiesBeforeItDemotes) {
+  Harness harness;
+  FakePageserver& ps1 = harness.AddPageserver(1);
+  FakePageserver& ps2 = harness.AddPageserver(2);
+  harness.AddControlPlane();
+  ASSERT_TRUE(harness.tables().InsertTenantShards({ShardRow("t1", 2, 2)}).ok());
+  ps2.slots[api::TenantShardId{"t1", 0, 0}] = Attached(2);
+  ControllerInstance& a = harness.AddController("ctl-a");
+  a.process->Start();
+  ASSERT_TRUE(harness.RunUntil([&] { return StartedUp(a); }, Duration::Seconds(30)));
+  ps1.slots[api::TenantShardId{"t1", 0, 0}] = Attached(1);
+  ControllerInstance& b = harness.AddController("ctl-b");
+  harness.simulation().network().Partition(a.process->id(), b.process->id());
+  const size_t log_start = harness.log().size();
+  b.process->Start();
+  ASSERT_TRUE(harness.RunUntil([&] { return StartedUp(b); }, Duration::Seconds(40)));
+  harness.simulation().RunFor(Duration::Seconds(5));
+  std::optional<size_t> notified;
+  std::optional<size_t> demoted;
+  for (size_t i = log_start; i < harness.log().size(); ++i) {
+    const std::string& line = harness.log()[i];
+    if (!notified && line.rfind("cplane notify t1 0:2", 0) == 0) notified = i;
+    if (!demoted && line.rfind("ps1 put t1", 0) == 0) demoted = i;
+  }
+  ASSERT_TRUE(demoted.has_value()) << "B never demoted node 1's stale attachment";
+  ASSERT_TRUE(notified.has_value());
+  EXPECT_LT(*notified, *demoted);
+}
+
 TEST_F(LeadershipTest, RestartOfSameLeaderSkipsStepDown) {
   ControllerInstance& a = StartLeader("ctl-a");
   a.process->Restart();

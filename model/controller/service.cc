@@ -95,6 +95,15 @@ void Service::Run() {
   // Step 7: startup_reconcile (a–c inside), then become leader (d–e), notify (f), reconcile (g).
   std::vector<std::pair<NodeId, TenantShardId>> unknown = StartupReconcile(handed_over);
   if (options.protocol == LeadershipProtocol::kStepDown) {
+    // A stop requested during start-up: taking the row only to exit would leave it naming a dead
+    // process (ctl-stopping-candidate-takes-leadership). Leave it with its holder.
+    if (context_.env().shutdown_requested().is_set() &&
+        !context_.Defect(kDefectStoppingCandidateTakesLeadership)) {
+      SIM_MARK("ctl.startup.stopped_before_cas");
+      context_.Emit(events::kExit, {TraceField::Str("reason", "stopped before taking leadership")});
+      StopReconcilers();
+      return;
+    }
     if (!BecomeLeader()) ExitProcess("leader CAS failed");
   }
   if (status_ != LeadershipStatus::kLeader) SetStatus(LeadershipStatus::kLeader, "startup");
@@ -108,6 +117,7 @@ void Service::Run() {
     StartupComputeNotifications();
   } else {
     SIM_MARK("ctl.startup_notify_deferred_to_resync");
+    MarkStartupDemotionsPending();
   }
   ReconcileAll();
   startup_complete_ = true;
@@ -318,6 +328,34 @@ std::map<TenantShardId, ObservedState> Service::ScanLocations(std::set<NodeId>* 
   return observed;
 }
 
+void Service::MarkPendingIfDemoting(TenantShard& shard) {
+  // A shard whose start-up reconcile will demote another attached location must not do so
+  // before its placement reached the control plane: the reconciler learns of the outstanding
+  // notification through the pending flag (see kDefectDemoteBeforePendingNotify; upstream's
+  // reconcile_all races the background notification).
+  if (context_.Defect(kDefectDemoteBeforePendingNotify)) return;
+  for (const auto& [node, config] : shard.observed.locations) {
+    if (node == *shard.intent.attached) continue;
+    if (!config || api::IsAttached(config->mode)) {
+      shard.pending_compute_notification = true;
+      return;
+    }
+  }
+}
+
+void Service::MarkStartupDemotionsPending() {
+  // The start-up notifications wait for the re-sync, but a reconcile that demotes another
+  // attached location before then must still tell the control plane first (db-outage 2559: the
+  // old attached node was made Secondary while the control plane still named it, S12).
+  for (auto& [id, shard] : shards_) {
+    if (!shard.intent.attached) continue;
+    auto it = shard.observed.locations.find(*shard.intent.attached);
+    if (it != shard.observed.locations.end() && it->second && api::IsAttached(it->second->mode)) {
+      MarkPendingIfDemoting(shard);
+    }
+  }
+}
+
 void Service::StartupComputeNotifications() {
   // f. Notify for every stably attached shard, in the background; failures set the pending flag.
   //    As upstream (notify_background): the placements are the ones found at start-up, recorded
@@ -332,19 +370,7 @@ void Service::StartupComputeNotifications() {
       compute_hook_.Record(id, shard.stripe_size, shard.intent.preferred_az,
                            *shard.intent.attached);
       stable[id.tenant_id].push_back(id);
-      // A shard whose start-up reconcile will demote another attached location must not do so
-      // before this placement reached the control plane: the reconciler learns of the
-      // outstanding notification through the pending flag (see kDefectDemoteBeforePendingNotify;
-      // upstream's reconcile_all races the background notification).
-      if (!context_.Defect(kDefectDemoteBeforePendingNotify)) {
-        for (const auto& [node, config] : shard.observed.locations) {
-          if (node == *shard.intent.attached) continue;
-          if (!config || api::IsAttached(config->mode)) {
-            shard.pending_compute_notification = true;
-            break;
-          }
-        }
-      }
+      MarkPendingIfDemoting(shard);
     }
   }
   if (stable.empty()) return;

@@ -80,6 +80,10 @@ class Service {
   // generations and re-scan every node, then reconcile (model/controller/takeover_resync.cc).
   void ResyncAfterUnfencedTakeover();
   void StartupComputeNotifications();
+  // Sets the pending notification flag of a stably attached shard whose reconcile will demote
+  // another attached (or unknown) location; for every such shard when notifications are deferred.
+  void MarkPendingIfDemoting(TenantShard& shard);
+  void MarkStartupDemotionsPending();
   void SpawnBackgroundLoops();
   void BackgroundReconcileLoop();
   void DetachUnknownShards(std::vector<std::pair<NodeId, TenantShardId>> unknown);
