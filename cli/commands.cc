@@ -8,6 +8,7 @@
 #include "cli/flags.h"
 #include "cli/json.h"
 #include "scenarios/runner.h"
+#include "scenarios/storage/fault_text.h"
 #include "scenarios/token.h"
 #include "sim/check.h"
 
@@ -294,8 +295,8 @@ void PrintRunReport(const CommandContext& context, const scenarios::RunResult& r
   std::fprintf(err, "  knobs: %s\n", scenarios::KnobsToString(result.knobs).c_str());
   std::fprintf(err, "  fault plan: %zu faults\n", result.fault_plan.faults.size());
   if (plan_in_full) {
-    for (const sim::Fault& fault : result.fault_plan.faults) {
-      std::fprintf(err, "    %s\n", fault.ToString().c_str());
+    for (const sim::Fault& fault : result.fault_plan.Sorted().faults) {
+      std::fprintf(err, "    %s\n", scenarios::DescribeFault(fault).c_str());
     }
   }
   std::fprintf(err, "  token: %s\n", token.c_str());

@@ -13,6 +13,7 @@
 #include "reports/html.h"
 #include "reports/timeline.h"
 #include "scenarios/runner.h"
+#include "scenarios/storage/fault_text.h"
 #include "scenarios/token.h"
 #include "sim/trace.h"
 
@@ -78,7 +79,7 @@ absl::Status WriteReport(const std::string& dir, const scenarios::RunResult& res
   input.token = token;
   input.verdict = result.ok ? "ok" : result.FirstInvariant();
   input.options = result.swarm;
-  input.fault_plan = result.fault_plan.ToString();
+  input.fault_plan = scenarios::DescribeFaultPlan(result.fault_plan);
   if (!result.knobs.empty()) input.options += " knobs: " + scenarios::KnobsToString(result.knobs);
   input.trace_hash = scenarios::HashToHex(result.trace_hash);
   input.timeline = reports::BuildTimeline(events, violations, result.sim_ns);
@@ -171,7 +172,8 @@ int ShrinkCommand(const CommandContext& context, const std::vector<std::string>&
                token.scenario.c_str(), shrunk->invariant.c_str(), shrunk->runs,
                shrunk->faults_before, shrunk->faults_after);
   for (const auto& step : shrunk->log) std::fprintf(context.err, "  %s\n", step.c_str());
-  std::fprintf(context.err, "shrunk fault plan:\n%s", shrunk->result.fault_plan.ToString().c_str());
+  std::fprintf(context.err, "shrunk fault plan:\n%s",
+               scenarios::DescribeFaultPlan(shrunk->result.fault_plan).c_str());
   std::fprintf(context.err, "shrunk knobs: %s (were %s)\n",
                scenarios::KnobsToString(shrunk->knobs_after).c_str(),
                scenarios::KnobsToString(shrunk->knobs_before).c_str());

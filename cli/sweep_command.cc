@@ -16,6 +16,7 @@
 #include "reports/html.h"
 #include "reports/timeline.h"
 #include "scenarios/runner.h"
+#include "scenarios/storage/fault_text.h"
 #include "scenarios/token.h"
 
 #include <filesystem>
@@ -118,7 +119,7 @@ absl::Status WriteReports(const CommandContext& context, const fuzz::SweepSummar
       if (!result.knobs.empty()) {
         page.options += " knobs: " + scenarios::KnobsToString(result.knobs);
       }
-      page.fault_plan = result.fault_plan.ToString();
+      page.fault_plan = scenarios::DescribeFaultPlan(result.fault_plan);
       page.trace_hash = scenarios::HashToHex(result.trace_hash);
       page.timeline = reports::BuildTimeline(sink.events(), violations, result.sim_ns);
       page.events = sink.events();

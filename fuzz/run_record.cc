@@ -2,6 +2,7 @@
 #include "fuzz/run_record.h"
 
 #include "scenarios/runner.h"
+#include "scenarios/storage/fault_text.h"
 #include "scenarios/token.h"
 
 namespace storsim::fuzz {
@@ -85,7 +86,7 @@ RunRecord RecordFor(const scenarios::RunResult& result, const std::string& build
   record.events = result.events;
   record.wall_ms = result.wall_ms;
   record.trace_hash = scenarios::HashToHex(result.trace_hash);
-  record.fault_plan = result.fault_plan.ToString();
+  record.fault_plan = scenarios::DescribeFaultPlan(result.fault_plan);
   record.knobs = scenarios::KnobsToString(result.knobs);
   record.swarm = result.swarm;
   record.protocol = result.options.protocol;
