@@ -268,6 +268,37 @@ TEST_F(LeadershipTest, UnfencedTakeoverNotifiesBeforeItDemotes) {
   EXPECT_LT(*notified, *demoted);
 }
 
+// db-outage 3993: B took over without an answer from A (partitioned), then its pod restarted in
+// place before its re-sync ran. The new incarnation finds its own row (no step-down) but its
+// predecessor's takeover was unfenced, so it runs the re-sync itself. A restart in place long
+// after the takeover (beyond the re-sync delay) does not.
+TEST_F(LeadershipTest, RestartSoonAfterAnUnfencedTakeoverRunsTheResync) {
+  for (bool soon : {true, false}) {
+    SCOPED_TRACE(soon);
+    Harness harness;
+    harness.AddPageserver(1);
+    harness.AddControlPlane();
+    ControllerInstance& a = harness.AddController("ctl-a");
+    a.process->Start();
+    ASSERT_TRUE(harness.RunUntil([&] { return StartedUp(a); }, Duration::Seconds(30)));
+    ControllerInstance& b = harness.AddController("ctl-b");
+    harness.simulation().network().Partition(a.process->id(), b.process->id());
+    b.process->Start();
+    ASSERT_TRUE(harness.RunUntil([&] { return StartedUp(b); }, Duration::Seconds(40)));
+    const sim::Duration delay = harness.DefaultOptions("ctl-b").timings.takeover_resync_delay;
+    harness.simulation().RunFor(soon ? Duration::Seconds(5) : delay + Duration::Seconds(5));
+    const size_t resyncs_before = harness.EventsOf(events::kTakeoverResync, b.process->id()).size();
+    EXPECT_EQ(resyncs_before, soon ? 0u : 1u);
+    b.process->Restart();
+    harness.simulation().RunFor(Duration::Millis(1));
+    ASSERT_TRUE(harness.RunUntil([&] { return StartedUp(b); }, Duration::Seconds(30)));
+    EXPECT_TRUE(harness.EventsOf(events::kStepDownSend, b.process->id()).size() == 9u);
+    harness.simulation().RunFor(delay + Duration::Seconds(5));
+    EXPECT_EQ(harness.EventsOf(events::kTakeoverResync, b.process->id()).size(),
+              resyncs_before + (soon ? 1u : 0u));
+  }
+}
+
 TEST_F(LeadershipTest, RestartOfSameLeaderSkipsStepDown) {
   ControllerInstance& a = StartLeader("ctl-a");
   a.process->Restart();
