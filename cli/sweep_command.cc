@@ -193,9 +193,7 @@ int SweepCommand(const CommandContext& context, const ParsedFlags& flags,
   // sweep that is interrupted still leaves every failing seed it found on stderr.
   auto reported = std::make_shared<std::map<std::string, std::vector<uint64_t>>>();
   auto reported_runs = std::make_shared<uint64_t>(0);
-  std::string bug_flags;
-  for (const std::string& bug : options.bugs) bug_flags += " --bug " + bug;
-  if (!options.protocol.empty()) bug_flags += " --protocol " + options.protocol;
+  const std::string bug_flags = fuzz::ReplayFlags(options);
   hooks.progress = [&context, live, last, reported, reported_runs,
                     bug_flags](const fuzz::SweepSummary& summary) {
     if (summary.failed_runs > *reported_runs) {

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <exception>
 #include <string>
 #include <vector>
@@ -39,6 +40,7 @@ bool WriteAll(int fd, const std::string& data) {
 }
 
 struct Worker {
+  int index = -1;
   pid_t pid = -1;
   int fd = -1;
   std::string buffer;
@@ -100,9 +102,24 @@ absl::Status ReadUntilClosed(std::vector<Worker>& workers,
 
 }  // namespace
 
+// How a worker that did not exit with status 0 ended, for the error message.
+std::string DescribeEnd(int index, int wait_status) {
+  const std::string worker = "worker " + std::to_string(index);
+  if (WIFSIGNALED(wait_status)) {
+    const int signal = WTERMSIG(wait_status);
+    const char* name = ::strsignal(signal);
+    return worker + " was killed by signal " + std::to_string(signal) +
+           (name != nullptr ? std::string(" (") + name + ")" : std::string());
+  }
+  if (WIFEXITED(wait_status)) {
+    return worker + " exited with status " + std::to_string(WEXITSTATUS(wait_status));
+  }
+  return worker + " ended with wait status " + std::to_string(wait_status);
+}
+
 absl::Status ForkWorkers(int worker_count,
                          const std::function<void(int, const EmitLine&)>& produce,
-                         const std::function<void(int, Json)>& on_line) {
+                         const std::function<void(int, Json)>& on_line, std::vector<int>* died) {
   SIM_CHECK(worker_count >= 1 && worker_count <= kForkPoolJobsMax);
   std::vector<Worker> workers(static_cast<size_t>(worker_count));
   std::fflush(nullptr);  // a child must not flush the parent's buffered output again
@@ -135,6 +152,7 @@ absl::Status ForkWorkers(int worker_count,
       ::_exit(0);
     }
     ::close(fds[1]);
+    workers[static_cast<size_t>(w)].index = w;
     workers[static_cast<size_t>(w)].pid = pid;
     workers[static_cast<size_t>(w)].fd = fds[0];
   }
@@ -147,9 +165,9 @@ absl::Status ForkWorkers(int worker_count,
     int wait_status = 0;
     const bool exited = ::waitpid(worker.pid, &wait_status, 0) == worker.pid &&
                         WIFEXITED(wait_status) && WEXITSTATUS(wait_status) == 0;
-    if (!exited && status.ok()) {
-      status = absl::InternalError("a worker died (status " + std::to_string(wait_status) + ")");
-    }
+    if (exited) continue;
+    if (died != nullptr) died->push_back(worker.index);
+    if (status.ok()) status = absl::InternalError(DescribeEnd(worker.index, wait_status));
   }
   return status;
 }

@@ -10,6 +10,7 @@
 
 #include <cstddef>
 #include <functional>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "fuzz/json.h"
@@ -24,9 +25,13 @@ using EmitLine = std::function<bool(const Json& line)>;
 // Forks `workers` processes; worker w runs `produce(w, emit)` and exits. The parent calls
 // `on_line(w, line)` for every line as it arrives, in each worker's order. Errors: Internal when a
 // worker cannot be started, writes a line that is not JSON (the other lines are still
-// delivered), or does not exit with status 0. Precondition: 1 <= workers <= kForkPoolJobsMax.
+// delivered), or does not exit with status 0 (the message says which worker and how it ended:
+// its exit status or the signal that killed it). `died`, if given, receives the index of every
+// worker that did not exit with status 0, in order, so a caller can name what it was running.
+// Precondition: 1 <= workers <= kForkPoolJobsMax.
 absl::Status ForkWorkers(int workers, const std::function<void(int w, const EmitLine& emit)>& produce,
-                         const std::function<void(int w, Json line)>& on_line);
+                         const std::function<void(int w, Json line)>& on_line,
+                         std::vector<int>* died = nullptr);
 
 // Runs every task. With jobs <= 1 the tasks run in this process, in order. A task that throws
 // is reported to `on_result` as {"error": what} (the pool carries on). Errors: Internal when a

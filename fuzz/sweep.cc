@@ -57,10 +57,28 @@ void ForEachRun(const SweepOptions& options, int worker, const SweepHooks& hooks
   }
 }
 
+// Names the run a dead worker was on: the one after the `reported` runs it finished (worker w
+// runs a fixed sequence, so the parent can count it out). Without a time budget: a run the
+// budget would have skipped is still named, which is what the worker was about to start.
+std::string RunInFlight(const SweepOptions& options, int worker, uint64_t reported) {
+  std::string named;
+  uint64_t index = 0;
+  ForEachRun(options, worker, SweepHooks{}, [&](const std::string& scenario, uint64_t seed) {
+    if (index++ < reported) return true;
+    named = "worker " + std::to_string(worker) + " was running " + scenario + " seed " +
+            std::to_string(seed) + " (replay: storsim run --scenario " + scenario + " --seed " +
+            std::to_string(seed) + ReplayFlags(options) + ")";
+    return false;
+  });
+  return named.empty() ? "worker " + std::to_string(worker) + " had finished its runs" : named;
+}
+
 absl::StatusOr<SweepSummary> RunWorkers(const scenarios::ScenarioRegistry& registry,
                                         const SweepOptions& options, const SweepHooks& hooks,
                                         int64_t start) {
   SweepSummary summary;
+  std::vector<uint64_t> reported(static_cast<size_t>(options.jobs), 0);
+  std::vector<int> died;
   absl::Status status = ForkWorkers(
       options.jobs,
       [&](int w, const EmitLine& emit) {
@@ -68,16 +86,19 @@ absl::StatusOr<SweepSummary> RunWorkers(const scenarios::ScenarioRegistry& regis
           return emit(RunOne(registry, options, scenario, seed, hooks).ToJson());
         });
       },
-      [&](int, Json line) {
+      [&](int w, Json line) {
+        ++reported[static_cast<size_t>(w)];
         summary.Add(RunRecord::FromJson(line));
         if (hooks.progress) {
           summary.wall_ms = hooks.wall_now_ms() - start;
           hooks.progress(summary);
         }
-      });
+      },
+      &died);
   if (!status.ok()) {
-    return absl::InternalError("sweep workers: " + std::string(status.message()) +
-                               " (a dead worker's remaining seeds were not run)");
+    std::string message = "sweep workers: " + std::string(status.message());
+    for (int w : died) message += "; " + RunInFlight(options, w, reported[static_cast<size_t>(w)]);
+    return absl::InternalError(message + " (a dead worker's remaining seeds were not run)");
   }
   return summary;
 }
@@ -92,6 +113,13 @@ std::string SafeFileName(std::string name) {
 }
 
 }  // namespace
+
+std::string ReplayFlags(const SweepOptions& options) {
+  std::string flags;
+  for (const std::string& bug : options.bugs) flags += " --bug " + bug;
+  if (!options.protocol.empty()) flags += " --protocol " + options.protocol;
+  return flags;
+}
 
 bool SampledForDeterminism(const std::string& scenario, uint64_t seed, uint32_t percent) {
   return sim::Mix64(seed ^ sim::HashBytes(scenario)) % 100 < percent;

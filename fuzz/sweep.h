@@ -87,6 +87,10 @@ bool SampledForDeterminism(const std::string& scenario, uint64_t seed, uint32_t 
 
 // Runs the sweep. Failures of the simulated system are results, not errors; an error means the
 // sweep itself could not run (a worker could not be started or died without reporting).
+// The flags a `storsim run` replay of one of the sweep's runs needs besides scenario and seed
+// (" --bug B ... --protocol P"; empty when neither is set).
+std::string ReplayFlags(const SweepOptions& options);
+
 absl::StatusOr<SweepSummary> RunSweep(const scenarios::ScenarioRegistry& registry,
                                       const SweepOptions& options, const SweepHooks& hooks);
 

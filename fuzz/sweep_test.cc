@@ -4,9 +4,12 @@
 
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <filesystem>
 
 #include "fuzz/fuzz_test_scenarios.h"
+#include "scenarios/run_context.h"
 
 namespace storsim::fuzz {
 namespace {
@@ -73,6 +76,30 @@ TEST(SweepTest, WorkerProcessesRunTheSameRuns) {
   EXPECT_EQ(forked->failed_runs, inline_sweep->failed_runs);
   EXPECT_EQ(forked->events, inline_sweep->events);
   EXPECT_EQ(forked->failures.begin()->second.token, inline_sweep->failures.begin()->second.token);
+}
+
+// A worker process that dies mid-run (a crash in the simulator, an OOM kill) is reported with the
+// run it was on and how it ended, so the seed can be replayed in the foreground.
+TEST(SweepTest, ADeadWorkerIsNamedWithItsRun) {
+  scenarios::ScenarioRegistry registry = TestRegistry();
+  registry.Add({"crasher", "its worker process exits at seed 5", {},
+                [](scenarios::ScenarioRun& run) {
+                  if (run.seed() == 5) ::_exit(3);
+                  run.CreateSimulation({});
+                }});
+  SweepOptions options = Options(8);
+  options.scenarios = {"crasher"};
+  options.jobs = 2;
+  options.bugs = {"zoo-bug"};
+  auto summary = RunSweep(registry, options, CountingHooks());
+  ASSERT_FALSE(summary.ok());
+  const std::string message(summary.status().message());
+  // Seeds 1..8 dealt round-robin: worker 0 runs 1, 3, 5, 7 and dies at 5.
+  EXPECT_NE(message.find("worker 0 exited with status 3"), std::string::npos) << message;
+  EXPECT_NE(message.find("worker 0 was running crasher seed 5 (replay: storsim run --scenario "
+                         "crasher --seed 5 --bug zoo-bug)"),
+            std::string::npos)
+      << message;
 }
 
 TEST(SweepTest, TimeBudgetStopsAnUnboundedSweep) {
