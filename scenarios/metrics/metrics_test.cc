@@ -214,6 +214,30 @@ TEST(RestartUnavailabilityTest, AFaultDuringTheRollVoidsThePrecondition) {
   EXPECT_EQ(checker.Metrics().at("l3_graceful_windows_judged"), 0);
 }
 
+// chaos 8842: a deploy pass (an operation, not a fault) restarted a pageserver just before the
+// roll's step-down; the new instance's heartbeat round waits on it. A pageserver down or not yet
+// re-attached when the window opens, or going down while it is open, voids the precondition.
+TEST(RestartUnavailabilityTest, APageserverRestartingDuringTheWindowVoidsThePrecondition) {
+  for (int64_t down_at : {0, 5150, 6500}) {  // 0: no restart, the window is judged
+    SCOPED_TRACE(down_at);
+    Collector collector;
+    RestartUnavailabilityChecker checker(collector.sink());
+    std::vector<sim::TraceEvent> events = Roll(8000);
+    events.insert(events.begin() + 1, Start(0, 9, "pageserver-1"));
+    events.insert(events.begin() + 2, Event(10, 9, "ps.re_attach_done", {}));
+    std::vector<sim::TraceEvent> restart = {Down(down_at, 9), Start(down_at + 100, 9, "pageserver-1")};
+    if (down_at == 0) restart.clear();
+    for (const auto& event : restart) {
+      auto at = std::find_if(events.begin(), events.end(),
+                             [&](const sim::TraceEvent& e) { return e.at > event.at; });
+      events.insert(at, event);
+    }
+    for (const auto& event : events) checker.OnEvent(event);
+    checker.Finish(sim::Instant::Zero() + sim::Duration::Seconds(60));
+    EXPECT_EQ(collector.violations.size(), down_at == 0 ? 1u : 0u) << collector.Describe();
+  }
+}
+
 // clock-skew-leases 399: both pods paused during a roll, the phase's heal at 156 s, then the
 // new pod's step-down retry (sent before the pause) deposes the old pod's restarted incarnation.
 // A heal mid-roll does not make the rest of the roll one "with healthy peers".

@@ -108,6 +108,7 @@ void RestartUnavailabilityChecker::OnEvent(const sim::TraceEvent& event) {
     const auto pid = static_cast<int32_t>(event.Int("pid", -1));
     if (tracker_.NameOf(pid).substr(0, 10) == "pageserver") {
       unsettled_pageservers_.insert(pid);
+      graceful_since_.reset();  // a peer restarting (a deploy pass): not healthy peers
       const bool fault_before = other_fault_in_force_;
       VoidInPlace();
       other_fault_in_force_ = fault_before;  // not a fault: only the window is disturbed
@@ -151,7 +152,7 @@ void RestartUnavailabilityChecker::OnEvent(const sim::TraceEvent& event) {
 
   if (change.leaders_before > 0 && change.leaders_after == 0 && kind == "ctl.status" &&
       event.Str("status") == "SteppedDown" && rollout_in_progress_ && !fault_in_force_ &&
-      !rollout_disturbed_) {
+      !rollout_disturbed_ && unsettled_pageservers_.empty()) {
     graceful_since_ = event.at;
     graceful_reported_ = false;
     ++graceful_windows_judged_;

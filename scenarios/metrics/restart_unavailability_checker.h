@@ -10,7 +10,9 @@
 //       (StorageWorld::Heal), until the window closed or B ran out. A fault anywhere can
 //       legitimately lengthen the window (an unresponsive pageserver alone adds up to 6.3 s to the
 //       initial heartbeat round; clock drift outlives its event), so "healthy peers" means no
-//       fault at all.
+//       fault at all, and every pageserver up and re-attached since its last start when the
+//       window opens and until it closes (a deploy pass, an operation, restarts pageservers:
+//       chaos 8842, a roll that began while the pass restarted one).
 //
 //   (b) dead old leader: a controller instance that starts while the instance that last held
 //       Leader is dead reaches ready (ctl.startup_complete) within `dead_leader_ready_max` of its
