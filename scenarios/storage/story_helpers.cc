@@ -552,9 +552,24 @@ sim::FaultPlan DrawKernelFaults(sim::Random& random, const std::vector<sim::Proc
   return plan;
 }
 
+void SettleRestartingControllers(ScenarioRun& run, StorageWorld& world) {
+  const deploy::ControllerDeployment& deployment = world.cluster().deployment();
+  auto restart_pending = [&deployment] {
+    const std::vector<deploy::PodStatus> pods = deployment.Snapshot();
+    return std::any_of(pods.begin(), pods.end(),
+                       [](const deploy::PodStatus& pod) { return pod.restart_pending; });
+  };
+  if (!restart_pending()) return;
+  SIM_MARK("story.quiet_waits_for_pod_backoff");
+  // Bounded by Kubernetes' largest back-off (300 s) in 5 s steps.
+  for (int step = 0; step < 60 && restart_pending(); ++step) run.RunFor(sim::Duration::Seconds(5));
+  run.RunFor(kControllerSettle);
+}
+
 void Quiet(ScenarioRun& run, StorageWorld& world, sim::Duration quiet) {
   world.Heal();
   run.RunFor(quiet);
+  SettleRestartingControllers(run, world);
   world.CheckConvergence();
 }
 
@@ -669,6 +684,7 @@ void QuietStory(ScenarioRun& run, StoryContext& context, StorageWorld& world, si
     run.RunFor(sim::Duration::Seconds(10));
   }
   run.RunFor(quiet);
+  SettleRestartingControllers(run, world);
   world.CheckConvergence();
 }
 
