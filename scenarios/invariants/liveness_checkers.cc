@@ -218,20 +218,20 @@ void FailoverChecker::JudgeOne(const Trigger& trigger) {
     // fault, outside the single-failure bound.
     // A move already under way when the node was marked Offline (an operator's migration that
     // started after the node went unreachable) has its target in the intent at the mark.
-    std::optional<std::string> target;
-    if (const std::optional<std::string> at_mark = ValueAt(values, *offline);
-        at_mark && *at_mark != "-1" && *at_mark != std::to_string(node_id)) {
-      target = at_mark;
-    }
+    // Every node the intent named in the window counts: an operator's migration to another node
+    // after the mark moves the failover there (pageserver-failover 8109: moved to a node cut off
+    // from the leader, whose call then hung).
+    std::vector<std::string> targets;
+    auto consider = [&](const std::optional<std::string>& value) {
+      if (value && *value != "-1" && *value != std::to_string(node_id)) targets.push_back(*value);
+    };
+    consider(ValueAt(values, *offline));
     for (const Valued& value : values) {
-      if (target) break;
-      if (value.at >= *offline && value.at <= deadline && value.value != "-1" &&
-          value.value != std::to_string(node_id)) {
-        target = value.value;
-        break;
-      }
+      if (value.at >= *offline && value.at <= deadline) consider(value.value);
     }
-    if (target && TargetDisturbed(*target, *offline, deadline)) {
+    if (std::any_of(targets.begin(), targets.end(), [&](const std::string& target) {
+          return TargetDisturbed(target, *offline, deadline);
+        })) {
       Count("L2 excused: failover target disturbed");
       continue;
     }

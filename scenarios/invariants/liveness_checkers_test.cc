@@ -208,6 +208,38 @@ TEST(FailoverCheckerTest, AMoveUnderWayAtTheMarkNamesTheTarget) {
 
 // A paused process that is killed and restarted runs again (the new incarnation is not paused):
 // it is back before detection, not cut off (chaos 359: pause forever, then kill).
+// pageserver-failover 8109: at the mark the intent named healthy node 3 (a migration under way),
+// then the operator moved the shard to node 2, which crashed meanwhile: excused. The
+// same history with node 2 healthy is a miss.
+TEST(FailoverCheckerTest, AnOperatorMoveAfterTheMarkToADisturbedNodeIsExcused) {
+  for (bool moved_target_cut_off : {true, false}) {  // cut off: crashed for 6 s
+    SCOPED_TRACE(moved_target_cut_off);
+    Topology topology = TestTopology();
+    constexpr int32_t kPs3 = 12;
+    topology.pageservers.insert(kPs3);
+    Collector collector;
+    FailoverChecker checker(collector.sink(), topology, TestBounds());
+    Feed(checker, FailoverPrelude());
+    Feed(checker, {Event(1000, kLeader, "ctl.node.availability", {{"node", 3}, {"from", "Offline"}, {"to", "Active"}}),
+                   Event(100, kPs3, "ps.start", {{"node", 3}, {"inc", 1}}),
+                   Event(20'000, kLeader, "ctl.intent", {{"shard", "t1"}, {"attached", 3}}),
+                   Event(45'000, kLeader, "ctl.node.availability", {{"node", 1}, {"to", "Offline"}})});
+    if (moved_target_cut_off) {
+      Feed(checker, {Event(50'000, -1, "process.down", {{"pid", kPs2}, {"reason", "crash"}}),
+                     Event(56'000, -1, "process.start", {{"pid", kPs2}, {"incarnation", 2}})});
+    }
+    Feed(checker, {Event(55'000, kLeader, "ctl.intent", {{"shard", "t1"}, {"attached", 2}}),
+                   Event(200'000, -1, "tick", {})});
+    if (moved_target_cut_off) {
+      EXPECT_TRUE(collector.violations.empty()) << collector.Describe();
+      EXPECT_EQ(checker.Metrics()["L2 excused: failover target disturbed"], 1);
+    } else {
+      ASSERT_EQ(collector.violations.size(), 1u);
+      EXPECT_EQ(collector.violations[0].invariant, "L2");
+    }
+  }
+}
+
 TEST(FailoverCheckerTest, ARestartEndsAPause) {
   Collector collector;
   FailoverChecker checker(collector.sink(), TestTopology(), TestBounds());
