@@ -40,7 +40,10 @@ void CatchUpSnapshot(ReconcilerInput& input, const ReconcileResult& previous,
     auto after = previous.observed.locations.find(node);
     const bool had = before != previous.original_observed.locations.end();
     const bool has = after != previous.observed.locations.end();
-    if (had == has && (!had || before->second == after->second)) continue;
+    // Unchanged entries are skipped, except one the reconciler left uncertain: it had a call to
+    // that node in flight or failed, so whatever it started from no longer holds.
+    const bool left_uncertain = has && !after->second.has_value();
+    if (had == has && (!had || before->second == after->second) && !left_uncertain) continue;
     auto current = observed.find(node);
     const bool present = current != observed.end();
     if (present == has && (!has || current->second == after->second)) continue;  // already seen
@@ -259,7 +262,13 @@ void Service::ApplyResult(const ReconcileResult& result) {
     auto after = result.observed.locations.find(node);
     const bool had = before != result.original_observed.locations.end();
     const bool has = after != result.observed.locations.end();
-    if (had == has && (!had || before->second == after->second)) continue;
+    // An entry the reconciler left uncertain (a call to the node in flight when it was
+    // cancelled, or failed) is applied even when it started uncertain too: meanwhile the shard's
+    // entry may have been set from a superseded reconciler's result, and the node may have
+    // applied the call after all (db-outage 8405: a promotion cancelled by step-down landed; the
+    // handover said AttachedMulti and the successor took a needless generation, G1).
+    const bool left_uncertain = has && !after->second.has_value();
+    if (had == has && (!had || before->second == after->second) && !left_uncertain) continue;
     auto node_it = nodes_.find(node);
     const bool available = node_it != nodes_.end() && node_it->second.available();
     auto current = shard.observed.locations.find(node);
