@@ -228,8 +228,23 @@ void Service::ProcessResultsLoop() {
       return;
     }
     ApplyResult(*result);
+    if (result->status.ok()) RetrySiblingsWaitingForNotify(result->shard);
     DrainDelayedQueue();
   }
+}
+
+void Service::RetrySiblingsWaitingForNotify(const TenantShardId& done) {
+  // A sibling stopped before a demotion because the tenant's notification could not go out;
+  // a reconcile of the tenant succeeded since, so the notification may be sendable now. Without
+  // this the sibling waits for the 20 s loop (shard-split 7155: six shards of a split tenant
+  // still pending at the end of the quiet period, seconds after a sibling's notification went
+  // out).
+  std::vector<TenantShardId> waiting;
+  for (auto it = shards_.lower_bound(TenantShardId{done.tenant_id, 0, 0});
+       it != shards_.end() && it->first.tenant_id == done.tenant_id; ++it) {
+    if (it->first != done && it->second.waits_for_tenant_notify) waiting.push_back(it->first);
+  }
+  for (const TenantShardId& id : waiting) MaybeReconcile(id, Priority::kNormal);
 }
 
 void Service::ApplyResult(const ReconcileResult& result) {
@@ -252,6 +267,7 @@ void Service::ApplyResult(const ReconcileResult& result) {
       result.pending_compute_notification ||
       (set_meanwhile && !context_.Defect(kDefectResultOverwritesPendingNotify));
   if (shard.reconciler && shard.reconciler->sequence <= result.sequence) shard.reconciler.reset();
+  shard.waits_for_tenant_notify = result.waits_for_tenant_notify;
 
   // Observed deltas: what the reconciler changed, applied on top of what we know now.
   std::set<NodeId> touched;

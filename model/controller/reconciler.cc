@@ -44,6 +44,7 @@ ReconcileResult Reconciler::Run() {
   result.observed = shard_.observed;
   result.pending_compute_notification = compute_notify_failure_;
   result.generation_pageserver_null = shard_.generation_pageserver_null;
+  result.waits_for_tenant_notify = waits_for_tenant_notify_;
   return result;
 }
 
@@ -208,6 +209,7 @@ absl::Status Reconciler::Reconcile() {
   // until it has the new one (S12; upstream counts the skipped send as done).
   if (notify_incomplete_ && DemotesAnAttachedLocation()) {
     SIM_MARK("ctl.demotion_waits_for_complete_notify");
+    waits_for_tenant_notify_ = true;
     return absl::UnavailableError("demotion waits until the tenant's notification can be sent");
   }
 

@@ -35,6 +35,9 @@ struct ReconcileResult {
   bool pending_at_spawn = false;  // the shard's flag in the snapshot the reconciler started from
   bool generation_pageserver_null = false;  // still set at the end (no increment named a node)
   std::map<NodeId, uint64_t> re_attaches_at_spawn;  // NodeState::re_attaches of involved nodes
+  // It stopped before a demotion because the sharded tenant's notification could not go out
+  // yet (a sibling not recorded): retried once a sibling's reconcile succeeds.
+  bool waits_for_tenant_notify = false;
   bool stop = false;  // the step-down marker pushed into the result channel
 };
 
@@ -82,6 +85,7 @@ class Reconciler {
   bool compute_notify_failure_ = false;
   bool notified_ = false;
   bool notify_incomplete_ = false;  // the latest notify found the sharded tenant incomplete
+  bool waits_for_tenant_notify_ = false;  // returned before a demotion for that reason
 };
 
 }  // namespace storsim::controller

@@ -133,7 +133,12 @@ void Service::Run() {
   }
   SpawnBackgroundLoops();
   if (unfenced_takeover && !context_.Defect(kDefectUnfencedTakeoverTrustsStartup)) {
-    context_.env().Spawn("ctl.takeover_resync", [this] { ResyncAfterUnfencedTakeover(); });
+    takeover_resync_pending_ = true;
+    context_.env().Spawn("ctl.takeover_resync", [this] {
+      ResyncAfterUnfencedTakeover();
+      takeover_resync_pending_ = false;
+      takeover_resync_done_at_ = context_.env().scheduler().Now();
+    });
   }
   context_.env().shutdown_requested().Wait();
   // Graceful stop: release a held lease so a successor need not wait for expiry.
@@ -438,6 +443,8 @@ ControllerSnapshot Service::Snapshot() const {
   snapshot.startup_complete = startup_complete_;
   snapshot.term = context_.term();
   snapshot.reconcilers_in_flight = reconcilers_in_flight_;
+  snapshot.takeover_resync_pending = takeover_resync_pending_;
+  snapshot.takeover_resync_done_at = takeover_resync_done_at_;
   for (const auto& [id, node] : nodes_) {
     snapshot.nodes[id] = NodeSnapshot{node.policy, node.availability, node.availability_zone};
   }

@@ -80,6 +80,9 @@ class Service {
   // generations and re-scan every node, then reconcile (model/controller/takeover_resync.cc).
   void ResyncAfterUnfencedTakeover();
   void StartupComputeNotifications();
+  // Re-spawns the reconciles of `done`'s siblings that stopped waiting for the tenant's
+  // notification, after a successful reconcile of `done`.
+  void RetrySiblingsWaitingForNotify(const TenantShardId& done);
   // Sets the pending notification flag of a stably attached shard whose reconcile will demote
   // another attached (or unknown) location; for every such shard when notifications are deferred.
   void MarkPendingIfDemoting(TenantShard& shard);
@@ -230,6 +233,8 @@ class Service {
 
   LeadershipStatus status_ = LeadershipStatus::kCandidate;
   bool startup_complete_ = false;
+  bool takeover_resync_pending_ = false;  // see ControllerSnapshot
+  std::optional<sim::Instant> takeover_resync_done_at_;
   sim::Event startup_complete_event_;
   std::optional<persistence::LeaderRow> leader_at_start_;
 

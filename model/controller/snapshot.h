@@ -46,6 +46,10 @@ struct ControllerSnapshot {
   std::map<TenantShardId, ShardSnapshot> shards;
   std::optional<std::string> operation;  // "drain 3", "fill 2", "delete 1"
   int reconcilers_in_flight = 0;
+  // An unfenced takeover's re-sync is scheduled and has not finished (takeover_resync.cc), and
+  // when (true simulation time) the last one finished.
+  bool takeover_resync_pending = false;
+  std::optional<sim::Instant> takeover_resync_done_at;
 };
 
 }  // namespace storsim::controller

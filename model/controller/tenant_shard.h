@@ -82,6 +82,9 @@ struct TenantShard {
   uint64_t error_waiter = 0;  // highest sequence that completed with an error
   std::string last_error;
   bool pending_compute_notification = false;
+  // Its latest reconcile stopped before a demotion, waiting for the tenant's notification to be
+  // sendable; the next successful reconcile of a sibling re-spawns it.
+  bool waits_for_tenant_notify = false;
   bool delayed_reconcile = false;
   int consecutive_reconciles = 0;
   bool splitting = false;

@@ -552,24 +552,52 @@ sim::FaultPlan DrawKernelFaults(sim::Random& random, const std::vector<sim::Proc
   return plan;
 }
 
-void SettleRestartingControllers(ScenarioRun& run, StorageWorld& world) {
-  const deploy::ControllerDeployment& deployment = world.cluster().deployment();
-  auto restart_pending = [&deployment] {
-    const std::vector<deploy::PodStatus> pods = deployment.Snapshot();
-    return std::any_of(pods.begin(), pods.end(),
-                       [](const deploy::PodStatus& pod) { return pod.restart_pending; });
+void SettleControllers(ScenarioRun& run, StorageWorld& world) {
+  cluster::Cluster& cluster = world.cluster();
+  auto unsettled = [&cluster, &world] {
+    const std::vector<deploy::PodStatus> pods = cluster.deployment().Snapshot();
+    if (std::any_of(pods.begin(), pods.end(),
+                    [](const deploy::PodStatus& pod) { return pod.restart_pending; })) {
+      return true;
+    }
+    const std::vector<sim::ProcessId>& ids = cluster.controller_ids();
+    for (size_t slot = 0; slot < ids.size(); ++slot) {
+      if (world.simulation().process(ids[slot]).up() &&
+          cluster.controller(slot).Snapshot().takeover_resync_pending) {
+        return true;
+      }
+    }
+    return false;
   };
-  if (!restart_pending()) return;
-  SIM_MARK("story.quiet_waits_for_pod_backoff");
-  // Bounded by Kubernetes' largest back-off (300 s) in 5 s steps.
-  for (int step = 0; step < 60 && restart_pending(); ++step) run.RunFor(sim::Duration::Seconds(5));
-  run.RunFor(kControllerSettle);
+  // A re-sync that finished shortly before counts as well: what it started needs the settle.
+  auto settled_at = [&cluster, &world] {
+    sim::Instant at = world.simulation().Now();
+    const std::vector<sim::ProcessId>& ids = cluster.controller_ids();
+    for (size_t slot = 0; slot < ids.size(); ++slot) {
+      if (!world.simulation().process(ids[slot]).up()) continue;
+      const std::optional<sim::Instant> done =
+          cluster.controller(slot).Snapshot().takeover_resync_done_at;
+      if (done) at = std::max(at, *done + kControllerSettle);
+    }
+    return at;
+  };
+  if (unsettled()) {
+    SIM_MARK("story.quiet_waits_for_controllers");
+    // Bounded by Kubernetes' largest back-off (300 s) in 5 s steps.
+    for (int step = 0; step < 60 && unsettled(); ++step) run.RunFor(sim::Duration::Seconds(5));
+    run.RunFor(kControllerSettle);
+  }
+  const sim::Instant until = settled_at();
+  if (until > world.simulation().Now()) {
+    SIM_MARK("story.quiet_waits_for_resync_settle");
+    run.RunFor(until - world.simulation().Now());
+  }
 }
 
 void Quiet(ScenarioRun& run, StorageWorld& world, sim::Duration quiet) {
   world.Heal();
   run.RunFor(quiet);
-  SettleRestartingControllers(run, world);
+  SettleControllers(run, world);
   world.CheckConvergence();
 }
 
@@ -684,7 +712,7 @@ void QuietStory(ScenarioRun& run, StoryContext& context, StorageWorld& world, si
     run.RunFor(sim::Duration::Seconds(10));
   }
   run.RunFor(quiet);
-  SettleRestartingControllers(run, world);
+  SettleControllers(run, world);
   world.CheckConvergence();
 }
 

@@ -65,14 +65,20 @@ sim::FaultPlan DrawKernelFaults(sim::Random& random, const std::vector<sim::Proc
 
 // Heals, runs the quiet period and checks convergence (L1 and the checks StorageWorld adds).
 void Quiet(ScenarioRun& run, StorageWorld& world, sim::Duration quiet);
-// Kubernetes remembers a crash loop after the heal: a controller pod in restart back-off cannot
-// act until its restart comes (up to 300 s later), so when the quiet period ends with a restart
-// pending, the run goes on until none is, then for kControllerSettle (a start-up with a full
-// step-down budget, ~19.4 s, plus loading), and only then is convergence judged (db-outage 9762:
-// a pod killed by liveness after the heal was restarted 40 s later, past the quiet period).
-// Both Quiet and QuietStory call it; it does nothing when no restart is pending.
+// Two recoveries the system schedules itself can outlast the quiet period, and convergence is
+// judged only after them:
+// - Kubernetes remembers a crash loop after the heal: a controller pod in restart back-off
+//   cannot act until its restart comes (up to 300 s later; db-outage 9762: a pod killed by
+//   liveness after the heal was restarted 40 s later, past the quiet period).
+// - A live controller's unfenced-takeover re-sync runs 45 s after its takeover; until then the
+//   start-up notifications wait and a sharded tenant's migration waits in its notify loop
+//   (shard-split 7155: a takeover 9 s after the heal).
+// When the quiet period ends with either pending, the run goes on until neither is, then for
+// kControllerSettle (a start-up with a full step-down budget, ~19.4 s, plus loading; or a
+// notify retry, at most 10 s, and the 20 s reconcile loop). It does nothing when neither is
+// pending. Both Quiet and QuietStory call it.
 inline constexpr sim::Duration kControllerSettle = sim::Duration::Seconds(40);
-void SettleRestartingControllers(ScenarioRun& run, StorageWorld& world);
+void SettleControllers(ScenarioRun& run, StorageWorld& world);
 
 enum class StoryAction : int64_t {
   kNotifyStatus = 1,   // cplane answers notify-attach with HTTP `value` (423/429/503/500)
