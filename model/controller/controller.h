@@ -27,7 +27,74 @@ class Service;
 using PersistenceFactory =
     std::function<std::unique_ptr<persistence::Persistence>(sim::Env& env)>;
 
-// A non-owning Persistence forwarding every call to `target` (which must outlive it).
+// A non-owning Persistence forwarding every call to `target` (which must outlive it). Tests
+// derive from it to change one call's outcome (e.g. a write that commits and then times out).
+class BorrowedPersistence : public persistence::Persistence {
+ public:
+  explicit BorrowedPersistence(persistence::Persistence& target) : target_(target) {}
+  absl::StatusOr<std::optional<persistence::LeaderRow>> GetLeader() override {
+    return target_.GetLeader();
+  }
+  absl::Status UpdateLeader(const std::optional<persistence::LeaderRow>& prev,
+                            const persistence::LeaderRow& next) override {
+    return target_.UpdateLeader(prev, next);
+  }
+  absl::StatusOr<persistence::Generation> IncrementGeneration(
+      const persistence::TenantShardId& shard, persistence::NodeId node) override {
+    return target_.IncrementGeneration(shard, node);
+  }
+  absl::StatusOr<persistence::GenerationMap> ReAttach(persistence::NodeId node) override {
+    return target_.ReAttach(node);
+  }
+  absl::StatusOr<persistence::GenerationMap> ShardGenerations(
+      const std::vector<persistence::TenantShardId>& shards) override {
+    return target_.ShardGenerations(shards);
+  }
+  absl::Status UpdateTenantShard(const persistence::TenantFilter& filter,
+                                 const persistence::TenantShardUpdate& update) override {
+    return target_.UpdateTenantShard(filter, update);
+  }
+  absl::Status Detach(const persistence::TenantShardId& shard) override {
+    return target_.Detach(shard);
+  }
+  absl::Status UpdateNodeSchedulingPolicy(persistence::NodeId node,
+                                          persistence::NodeSchedulingPolicy policy) override {
+    return target_.UpdateNodeSchedulingPolicy(node, policy);
+  }
+  absl::Status InsertNode(const persistence::NodeRow& node) override {
+    return target_.InsertNode(node);
+  }
+  absl::StatusOr<std::vector<persistence::NodeRow>> ListNodes() override {
+    return target_.ListNodes();
+  }
+  absl::Status DeleteNode(persistence::NodeId node) override { return target_.DeleteNode(node); }
+  absl::Status InsertTenantShards(const std::vector<persistence::TenantShardRow>& shards) override {
+    return target_.InsertTenantShards(shards);
+  }
+  absl::StatusOr<std::vector<persistence::TenantShardRow>> ListTenantShards() override {
+    return target_.ListTenantShards();
+  }
+  absl::Status DeleteTenant(const std::string& tenant_id) override {
+    return target_.DeleteTenant(tenant_id);
+  }
+  absl::Status BeginShardSplit(const std::string& tenant_id, uint8_t old_count,
+                               uint8_t new_count) override {
+    return target_.BeginShardSplit(tenant_id, old_count, new_count);
+  }
+  absl::Status CompleteShardSplit(const std::string& tenant_id, uint8_t old_count,
+                                  uint8_t new_count) override {
+    return target_.CompleteShardSplit(tenant_id, old_count, new_count);
+  }
+  absl::StatusOr<persistence::AbortShardSplitStatus> AbortShardSplit(
+      const std::string& tenant_id, uint8_t new_count) override {
+    return target_.AbortShardSplit(tenant_id, new_count);
+  }
+
+ private:
+  persistence::Persistence& target_;
+};
+
+
 std::unique_ptr<persistence::Persistence> BorrowPersistence(persistence::Persistence& target);
 
 class Controller {

@@ -154,7 +154,7 @@ ControllerOptions Harness::DefaultOptions(const std::string& address) {
 }
 
 ControllerInstance& Harness::AddController(const std::string& address, ControllerOptions options,
-                                           api::Defects defects) {
+                                           api::Defects defects, PersistenceFactory persistence) {
   if (options.directory == nullptr) {
     ControllerOptions defaults = DefaultOptions(address);
     defaults.protocol = options.protocol;
@@ -164,8 +164,8 @@ ControllerInstance& Harness::AddController(const std::string& address, Controlle
     options = defaults;
   }
   ControllerInstance& instance = controllers_.emplace_back();
-  instance.controller = std::make_unique<Controller>(
-      options, defects, [this](sim::Env&) { return BorrowPersistence(tables_); });
+  if (!persistence) persistence = [this](sim::Env&) { return BorrowPersistence(tables_); };
+  instance.controller = std::make_unique<Controller>(options, defects, std::move(persistence));
   Controller* controller = instance.controller.get();
   instance.process = &simulation_.AddProcess(address, [controller](sim::Env& env) {
     controller->Run(env);

@@ -76,8 +76,10 @@ class Harness {
   FakePageserver& AddPageserver(api::NodeId node_id, const std::string& zone = "az-a");
   FakeControlPlane& AddControlPlane();
   // Adds (does not start) a controller; its address is `address` (registered in the directory).
+  // `persistence` (default: BorrowPersistence of tables()) lets a test change outcomes.
   ControllerInstance& AddController(const std::string& address, ControllerOptions options = {},
-                                    api::Defects defects = {});
+                                    api::Defects defects = {},
+                                    PersistenceFactory persistence = nullptr);
   ControllerOptions DefaultOptions(const std::string& address);
 
   // Calls `method` on `to` from the client process, running the simulation until it answers

@@ -23,8 +23,9 @@ class DefectTest : public ::testing::TestWithParam<bool> {
   api::Defects DefectsIf(const char* name) const {
     return defect() ? api::Defects({name}) : api::Defects();
   }
-  ControllerInstance& Start(api::Defects defects) {
-    ControllerInstance& instance = harness_.AddController("ctl-a", {}, std::move(defects));
+  ControllerInstance& Start(api::Defects defects, PersistenceFactory persistence = nullptr) {
+    ControllerInstance& instance =
+        harness_.AddController("ctl-a", {}, std::move(defects), std::move(persistence));
     instance.process->Start();
     EXPECT_TRUE(harness_.RunUntil(
         [&] {
@@ -40,6 +41,17 @@ class DefectTest : public ::testing::TestWithParam<bool> {
       (void)env.rpc().Call(to, api::kTenantShardMigrate, api::TenantShardMigrateRequest{kShard, node},
                            Duration::Seconds(60));
     });
+  }
+  // Sets t1's placement policy through the API and waits for the answer.
+  void SetPolicy(ControllerInstance& instance, persistence::PlacementPolicy placement) {
+    bool answered = false;
+    const sim::ProcessId to = instance.process->id();
+    harness_.Async([to, placement, &answered](sim::Env& env) {
+      (void)env.rpc().Call(to, api::kTenantPolicy, api::TenantPolicyRequest{"t1", placement},
+                           Duration::Seconds(60));
+      answered = true;
+    });
+    EXPECT_TRUE(harness_.RunUntil([&] { return answered; }, Duration::Seconds(90)));
   }
   void TearDown() override {
     if (!HasFailure()) return;
@@ -280,22 +292,52 @@ TEST_P(DefectTest, AttachKeepsNullGenerationPageserver) {
                   .ok());
   ControllerInstance& instance = Start(DefectsIf(kDefectAttachKeepsNullGenerationPageserver));
   ASSERT_TRUE(SlotIs(ps2, api::LocationMode::kAttachedSingle));
-  auto set_policy = [&](persistence::PlacementPolicy placement) {
-    bool answered = false;
-    const sim::ProcessId to = instance.process->id();
-    harness_.Async([to, placement, &answered](sim::Env& env) {
-      (void)env.rpc().Call(to, api::kTenantPolicy, api::TenantPolicyRequest{"t1", placement},
-                           Duration::Seconds(60));
-      answered = true;
-    });
-    EXPECT_TRUE(harness_.RunUntil([&] { return answered; }, Duration::Seconds(90)));
-  };
   ps2.fail_puts = true;  // the detach fails: the attachment stays
-  set_policy(persistence::PlacementPolicy::Detached());
+  SetPolicy(instance, persistence::PlacementPolicy::Detached());
   ASSERT_TRUE(SlotIs(ps2, api::LocationMode::kAttachedSingle));
   EXPECT_FALSE(harness_.tables().shards().at(kShard).generation_pageserver.has_value());
   ps2.fail_puts = false;
-  set_policy(persistence::PlacementPolicy::Attached(0));
+  SetPolicy(instance, persistence::PlacementPolicy::Attached(0));
+  harness_.simulation().RunFor(Duration::Seconds(30));
+  EXPECT_TRUE(SlotIs(ps2, api::LocationMode::kAttachedSingle));
+  EXPECT_EQ(harness_.tables().shards().at(kShard).generation_pageserver.has_value(), !defect());
+}
+
+// chaos 8737: the policy write to Detached commits but the controller sees a timeout (the
+// database paused). Fixed: the controller counts the name as possibly cleared, and attaching
+// again increments the generation, which names the node. Upstream keeps it NULL.
+class CommitsThenTimesOut : public BorrowedPersistence {
+ public:
+  CommitsThenTimesOut(persistence::Persistence& target, const bool& armed)
+      : BorrowedPersistence(target), armed_(armed) {}
+  absl::Status UpdateTenantShard(const persistence::TenantFilter& filter,
+                                 const persistence::TenantShardUpdate& update) override {
+    absl::Status status = BorrowedPersistence::UpdateTenantShard(filter, update);
+    return armed_ && status.ok() ? absl::DeadlineExceededError("timeout: postgres.txn") : status;
+  }
+
+ private:
+  const bool& armed_;
+};
+
+TEST_P(DefectTest, PolicyWriteTimesOutAfterCommitting) {
+  FakePageserver& ps2 = harness_.AddPageserver(2);
+  harness_.AddControlPlane();
+  ASSERT_TRUE(harness_.tables()
+                  .InsertTenantShards({ShardRow("t1", 1, 2, persistence::PlacementPolicy::Attached(0))})
+                  .ok());
+  bool times_out = false;
+  persistence::ControllerTables& tables = harness_.tables();
+  ControllerInstance& instance =
+      Start(DefectsIf(kDefectAttachKeepsNullGenerationPageserver), [&tables, &times_out](sim::Env&) {
+        return std::make_unique<CommitsThenTimesOut>(tables, times_out);
+      });
+  ASSERT_TRUE(SlotIs(ps2, api::LocationMode::kAttachedSingle));
+  times_out = true;
+  SetPolicy(instance, persistence::PlacementPolicy::Detached());
+  EXPECT_FALSE(harness_.tables().shards().at(kShard).generation_pageserver.has_value());
+  times_out = false;
+  SetPolicy(instance, persistence::PlacementPolicy::Attached(0));
   harness_.simulation().RunFor(Duration::Seconds(30));
   EXPECT_TRUE(SlotIs(ps2, api::LocationMode::kAttachedSingle));
   EXPECT_EQ(harness_.tables().shards().at(kShard).generation_pageserver.has_value(), !defect());

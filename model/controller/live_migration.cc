@@ -57,6 +57,7 @@ absl::Status Reconciler::LiveMigrate(NodeId origin, NodeId destination) {
   if (!generation.ok()) return generation.status();
   shard_.generation = *generation;
   shard_.generation_pageserver_null = false;
+  named_at_ = context_.env().scheduler().Now();
   if (context_.Defect(kDefectCanaryGenerationReuse) && shard_.generation.value() > 1) {
     SIM_MARK("ctl.canary.generation_reuse");
     shard_.generation = Generation(shard_.generation.value() - 1);

@@ -254,8 +254,12 @@ void Service::ApplyResult(const ReconcileResult& result) {
   if (result.generation > shard.generation) shard.generation = result.generation;
   // An increment named a node; it counts if the reconcile started after the latest policy write
   // that cleared the name (an older one's increment may have come before that write).
-  if (!result.generation_pageserver_null &&
-      result.sequence >= shard.generation_pageserver_cleared_sequence) {
+  const bool named_after_failed_write =
+      result.named_at && shard.generation_pageserver_maybe_cleared_at &&
+      *result.named_at > *shard.generation_pageserver_maybe_cleared_at;
+  if ((!result.generation_pageserver_null &&
+       result.sequence >= shard.generation_pageserver_cleared_sequence) ||
+      named_after_failed_write) {
     shard.generation_pageserver_null = false;
   }
   // A notification that failed in the background while the reconciler ran (the start-up

@@ -45,6 +45,7 @@ ReconcileResult Reconciler::Run() {
   result.pending_compute_notification = compute_notify_failure_;
   result.generation_pageserver_null = shard_.generation_pageserver_null;
   result.waits_for_tenant_notify = waits_for_tenant_notify_;
+  result.named_at = named_at_;
   return result;
 }
 
@@ -177,6 +178,7 @@ absl::Status Reconciler::Reconcile() {
         if (!generation.ok()) return generation.status();
         shard_.generation = *generation;
         shard_.generation_pageserver_null = false;  // the increment named `node`
+        named_at_ = context_.env().scheduler().Now();
         wanted.generation = *generation;
       }
       absl::Status status = LocationConfig(node, wanted, sim::Duration::Zero());

@@ -38,6 +38,8 @@ struct ReconcileResult {
   // It stopped before a demotion because the sharded tenant's notification could not go out
   // yet (a sibling not recorded): retried once a sibling's reconcile succeeds.
   bool waits_for_tenant_notify = false;
+  // When (true time) its latest generation increment, which named a node, returned.
+  std::optional<sim::Instant> named_at;
   bool stop = false;  // the step-down marker pushed into the result channel
 };
 
@@ -86,6 +88,7 @@ class Reconciler {
   bool notified_ = false;
   bool notify_incomplete_ = false;  // the latest notify found the sharded tenant incomplete
   bool waits_for_tenant_notify_ = false;  // returned before a demotion for that reason
+  std::optional<sim::Instant> named_at_;  // see ReconcileResult
 };
 
 }  // namespace storsim::controller

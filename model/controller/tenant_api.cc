@@ -131,7 +131,27 @@ api::StatusResponse Service::HandleTenantPolicy(const api::TenantPolicyRequest& 
   if (ids.empty()) return {api::Http::kNotFound};
   absl::Status status = db_.UpdateTenantShard(persistence::TenantFilter{request.tenant_id, std::nullopt},
                                               {request.placement, {}, {}, {}});
-  if (!status.ok()) return {api::Http::kInternalError};
+  if (!status.ok()) {
+    // The write may have committed all the same (a timeout: chaos 8737, the database paused):
+    // then the database names no pageserver for these shards, and an attach afterwards must
+    // name one again, as after a write that succeeded. Counting a write that did not commit as
+    // one that did costs one generation at the next attach.
+    if (request.placement.kind != PlacementPolicy::Kind::kAttached &&
+        !KeepsNullGenerationPageserver()) {
+      for (const TenantShardId& id : ids) {
+        auto it = shards_.find(id);
+        if (it == shards_.end()) continue;
+        it->second.generation_pageserver_null = true;
+        // Reconciles spawned from now on count (SpawnReconciler's sequences exceed any in
+        // flight), and so does an increment of one in flight that returns after now: the
+        // database applies transactions in order (chaos 8737: a reconcile's increment during the
+        // database's pause named the node again after the write).
+        it->second.generation_pageserver_cleared_sequence = it->second.sequence + 1;
+        it->second.generation_pageserver_maybe_cleared_at = context_.env().scheduler().Now();
+      }
+    }
+    return {api::Http::kInternalError};
+  }
   std::vector<std::pair<TenantShardId, uint64_t>> waiters;
   for (const TenantShardId& id : ids) {
     auto it = shards_.find(id);
@@ -144,6 +164,7 @@ api::StatusResponse Service::HandleTenantPolicy(const api::TenantPolicyRequest& 
     }
     Schedule(it->second, "policy");
     if (it->second.generation_pageserver_null) {
+      it->second.generation_pageserver_maybe_cleared_at.reset();  // this write did clear it
       it->second.generation_pageserver_cleared_sequence = it->second.sequence;
     }
     std::optional<uint64_t> waiter = MaybeReconcile(id, Priority::kHigh);

@@ -98,6 +98,9 @@ struct TenantShard {
   // The sequence of the intent written with the clearing policy: a reconcile of that sequence or
   // later started after the write, so its increment named the node for good.
   uint64_t generation_pageserver_cleared_sequence = 0;
+  // A policy write away from Attached that failed (it may have committed, clearing the name):
+  // when it failed. Any increment that returned later named the node again.
+  std::optional<sim::Instant> generation_pageserver_maybe_cleared_at;
   // Set and replaced whenever waiter or error_waiter advances, so API callers can block on it.
   std::shared_ptr<sim::Event> progress;
 
