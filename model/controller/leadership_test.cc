@@ -299,6 +299,38 @@ TEST_F(LeadershipTest, RestartSoonAfterAnUnfencedTakeoverRunsTheResync) {
   }
 }
 
+// db-outage 1822: A's pod is down while B asks it to step down (refused); A restarts in place,
+// finds its own row, re-takes it (a new started_at) and then answers B's next request. Fixed: B
+// re-reads the row after the answer and its CAS names A's new row. Upstream
+// (ctl-cas-names-first-leader-read): B's CAS names the row it read first, fails, and B exits.
+TEST_F(LeadershipTest, StepDownAnsweredByARestartedLeaderCasesOnTheNewRow) {
+  for (bool defect : {false, true}) {
+    SCOPED_TRACE(defect);
+    Harness harness;
+    harness.AddPageserver(1);
+    harness.AddControlPlane();
+    ControllerInstance& a = harness.AddController("ctl-a");
+    a.process->Start();
+    ASSERT_TRUE(harness.RunUntil([&] { return StartedUp(a); }, Duration::Seconds(30)));
+    a.process->Crash();
+    ControllerInstance& b = harness.AddController(
+        "ctl-b", {}, defect ? api::Defects({kDefectCasNamesFirstLeaderRead}) : api::Defects());
+    b.process->Start();
+    harness.simulation().RunFor(Duration::Millis(500));  // B's first requests are refused
+    ASSERT_FALSE(harness.EventsOf(events::kStepDownSend, b.process->id()).empty());
+    a.process->Start();  // restart in place: its own row, no step-down, a new started_at
+    ASSERT_TRUE(harness.RunUntil([&] { return StartedUp(b) || !b.process->up(); },
+                                 Duration::Seconds(40)));
+    EXPECT_EQ(b.process->up(), !defect);
+    ASSERT_EQ(harness.tables().leaders().size(), 1u);
+    EXPECT_EQ(harness.tables().leaders().begin()->address, defect ? "ctl-a" : "ctl-b");
+    if (defect) {
+      EXPECT_EQ(harness.EventsOf(events::kExit, b.process->id()).back().Str("reason"),
+                "leader CAS failed");
+    }
+  }
+}
+
 TEST_F(LeadershipTest, RestartOfSameLeaderSkipsStepDown) {
   ControllerInstance& a = StartLeader("ctl-a");
   a.process->Restart();

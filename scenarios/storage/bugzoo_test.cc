@@ -176,11 +176,11 @@ INSTANTIATE_TEST_SUITE_P(
         // old leader finishes a live migration after the new one loaded the database, and
         // nothing re-reads it: L1. First at db-outage seed 81 (2 of 1,000: 81, 103).
         ZooCase{"ctl-unfenced-takeover-trusts-startup", "db-outage", 100, {"L1"}},
-        // The old leader's pod is down while the new one steps it down; it restarts in place,
-        // re-takes the row, then answers; the new one's CAS names the earlier row and fails, and
-        // the pods cycle through k8s back-off with no leader: L1. Rare: first at db-outage seed
-        // 1822 (sixth session; also 2783 and chaos 2491 of 4,000); about 40 s of CPU.
-        ZooCase{"ctl-cas-names-first-leader-read", "db-outage", 1830, {"L1"}},
+        // ctl-cas-names-first-leader-read has a scripted test instead
+        // (LeadershipTest.StepDownAnsweredByARestartedLeaderCasesOnTheNewRow): since the quiet
+        // period waits out Kubernetes' restart back-off, the pods' CAS cycle (db-outage 1822)
+        // converges before convergence is judged, and 2,000 seeds of db-outage and of chaos
+        // no longer catch it.
         // A pageserver restarts while a split of its tenant is in flight; re-attach answered
         // from the database hands it the children, which it attaches with WAL the safekeeper
         // already trimmed: S10. Rare: only shard-split seed 1260 of 1,300 (about 30 s of CPU).
