@@ -153,6 +153,14 @@ ControllerOptions Harness::DefaultOptions(const std::string& address) {
   return options;
 }
 
+FakePageserver& Harness::pageserver(api::NodeId node_id) {
+  for (FakePageserver& pageserver : pageservers_) {
+    if (pageserver.node_id == node_id) return pageserver;
+  }
+  SIM_CHECK_MSG(false, "no such pageserver");
+  return pageservers_.front();
+}
+
 ControllerInstance& Harness::AddController(const std::string& address, ControllerOptions options,
                                            api::Defects defects, PersistenceFactory persistence) {
   if (options.directory == nullptr) {

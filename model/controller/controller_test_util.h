@@ -75,6 +75,8 @@ class Harness {
   // Adds a pageserver with a node row in the DB (policy active, AZ `zone`) and starts it.
   FakePageserver& AddPageserver(api::NodeId node_id, const std::string& zone = "az-a");
   FakeControlPlane& AddControlPlane();
+  // The pageserver added with `node_id` (it must exist).
+  FakePageserver& pageserver(api::NodeId node_id);
   // Adds (does not start) a controller; its address is `address` (registered in the directory).
   // `persistence` (default: BorrowPersistence of tables()) lets a test change outcomes.
   ControllerInstance& AddController(const std::string& address, ControllerOptions options = {},

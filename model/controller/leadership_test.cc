@@ -23,6 +23,17 @@ bool StartedUp(ControllerInstance& instance) {
   return snapshot.startup_complete && snapshot.status == LeadershipStatus::kLeader;
 }
 
+// Adds pageservers 1..`pageservers` and a control plane to a fresh `harness`, then starts "ctl-a"
+// as the first leader and waits for its start-up (the loops below need a harness per variant).
+ControllerInstance& StartFirstLeader(Harness& harness, int pageservers = 1) {
+  for (int node = 1; node <= pageservers; ++node) harness.AddPageserver(node);
+  harness.AddControlPlane();
+  ControllerInstance& a = harness.AddController("ctl-a");
+  a.process->Start();
+  EXPECT_TRUE(harness.RunUntil([&] { return StartedUp(a); }, Duration::Seconds(30)));
+  return a;
+}
+
 class LeadershipTest : public ::testing::Test {
  protected:
   LeadershipTest() {
@@ -206,13 +217,8 @@ TEST_F(LeadershipTest, CandidateStoppedMidStartupLeavesTheRow) {
   for (bool defect : {false, true}) {
     SCOPED_TRACE(defect);
     Harness harness;
-    harness.AddPageserver(1);
-    FakePageserver& slow = harness.AddPageserver(2);
-    harness.AddControlPlane();
-    ControllerInstance& a = harness.AddController("ctl-a");
-    a.process->Start();
-    ASSERT_TRUE(harness.RunUntil([&] { return StartedUp(a); }, Duration::Seconds(30)));
-    slow.process->Pause();
+    ControllerInstance& a = StartFirstLeader(harness, 2);
+    harness.pageserver(2).process->Pause();  // B's start-up heartbeat round waits on it
     ControllerInstance& b = harness.AddController(
         "ctl-b", {}, defect ? api::Defects({kDefectStoppingCandidateTakesLeadership}) : api::Defects());
     b.process->Start();
@@ -276,11 +282,7 @@ TEST_F(LeadershipTest, RestartSoonAfterAnUnfencedTakeoverRunsTheResync) {
   for (bool soon : {true, false}) {
     SCOPED_TRACE(soon);
     Harness harness;
-    harness.AddPageserver(1);
-    harness.AddControlPlane();
-    ControllerInstance& a = harness.AddController("ctl-a");
-    a.process->Start();
-    ASSERT_TRUE(harness.RunUntil([&] { return StartedUp(a); }, Duration::Seconds(30)));
+    ControllerInstance& a = StartFirstLeader(harness);
     ControllerInstance& b = harness.AddController("ctl-b");
     harness.simulation().network().Partition(a.process->id(), b.process->id());
     b.process->Start();
@@ -307,11 +309,7 @@ TEST_F(LeadershipTest, StepDownAnsweredByARestartedLeaderCasesOnTheNewRow) {
   for (bool defect : {false, true}) {
     SCOPED_TRACE(defect);
     Harness harness;
-    harness.AddPageserver(1);
-    harness.AddControlPlane();
-    ControllerInstance& a = harness.AddController("ctl-a");
-    a.process->Start();
-    ASSERT_TRUE(harness.RunUntil([&] { return StartedUp(a); }, Duration::Seconds(30)));
+    ControllerInstance& a = StartFirstLeader(harness);
     a.process->Crash();
     ControllerInstance& b = harness.AddController(
         "ctl-b", {}, defect ? api::Defects({kDefectCasNamesFirstLeaderRead}) : api::Defects());
