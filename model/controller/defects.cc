@@ -132,12 +132,6 @@ std::vector<api::DefectInfo> ControllerDefects() {
        "a candidate stopped mid start-up after its step-down was answered takes the leader row "
        "and exits; the row names a dead process until k8s restarts the stepped-down leader and "
        "its step-down requests to the dead one run out"},
-      {kDefectIntentFromStaleObserved, component,
-       "code-reading hazard, SPEC §3.2 steps 6 and 7c (intent_from_observed over the database's "
-       "node)",
-       "S14",
-       "start-up makes an attached location older than the database's generation the intent "
-       "while the newest location is unknown, and announces it to the control plane"},
       {kDefectAttachKeepsNullGenerationPageserver, component,
        "hazard left by PR #12745 (bug #15), SPEC §6.3 (a skipped detach of an unavailable node)",
        "L1",

@@ -155,14 +155,6 @@ inline constexpr char kDefectCasNamesFirstLeaderRead[] = "ctl-cas-names-first-le
 // row keeps naming the old leader, whose restart in place skips step-down.
 inline constexpr char kDefectStoppingCandidateTakesLeadership[] =
     "ctl-stopping-candidate-takes-leadership";
-// Code-reading hazard, SPEC §3.2 steps 6 and 7c (tenant_shard.rs intent_from_observed): start-up
-// takes the observed attached location with the highest generation as the intent, over the node
-// the database names, even when that location's generation is older than the database's (the
-// newest location unknown: a handover that could not say, a node that did not answer the scan).
-// The stale location is announced to the control plane as stably attached, which moves the
-// compute back a generation (S14; db-outage 9715). The fixed variant keeps the database's node
-// when the best observed attachment is older than the database's generation.
-inline constexpr char kDefectIntentFromStaleObserved[] = "ctl-intent-from-stale-observed";
 // Hazard left by PR #12745 (bug #15), SPEC §6.3 steps 3 and 6: a policy change away from Attached
 // clears generation_pageserver, but the detach of the attached location is skipped while its
 // node is unavailable (or fails); an attach afterwards finds that location already right, skips

@@ -376,34 +376,9 @@ INSTANTIATE_TEST_SUITE_P(OffAndOn, DefectTest, ::testing::Bool(),
                            return info.param ? std::string("DefectOn") : std::string("DefectOff");
                          });
 
-// db-outage 9715: at start-up the database names node 1 at generation 3 but node 1's location is
-// unknown (the handover could not say); node 2 still holds an AttachedStale location at 2. The
-// fixed start-up keeps node 1; upstream (ctl-intent-from-stale-observed) takes node 2, which the
-// start-up then announces to the control plane a generation behind.
-TEST(ControllerDefectsTest, IntentFromStaleObserved) {
-  for (bool trust_stale : {false, true}) {
-    SCOPED_TRACE(trust_stale);
-    TenantShard shard;
-    shard.id = kShard;
-    shard.policy = persistence::PlacementPolicy::Attached(1);
-    shard.generation = persistence::Generation(3);
-    shard.intent.attached = 1;  // seeded from generation_pageserver
-    shard.observed.locations[1] = std::nullopt;
-    shard.observed.locations[2] = Attached(2, api::LocationMode::kAttachedStale);
-    shard.IntentFromObserved(trust_stale);
-    EXPECT_EQ(shard.intent.attached, trust_stale ? NodeId{2} : NodeId{1});
-    // An observed attachment at the database's generation is taken either way.
-    shard.intent.attached = 1;
-    shard.intent.secondary.clear();
-    shard.observed.locations[2] = Attached(3);
-    shard.IntentFromObserved(trust_stale);
-    EXPECT_EQ(shard.intent.attached, NodeId{2});
-  }
-}
-
 TEST(ControllerDefectsTest, ListIsCompleteAndUnique) {
   std::vector<api::DefectInfo> defects = ControllerDefects();
-  EXPECT_EQ(defects.size(), 38u);
+  EXPECT_EQ(defects.size(), 37u);
   std::set<std::string> names;
   for (const api::DefectInfo& info : defects) {
     EXPECT_TRUE(names.insert(info.name).second) << info.name;

@@ -296,7 +296,7 @@ std::vector<std::pair<NodeId, TenantShardId>> Service::StartupReconcile(
     shard.observed.locations.try_emplace(*shard.intent.attached, std::nullopt);
   }
   for (auto& [id, shard] : shards_) {
-    shard.IntentFromObserved(context_.Defect(kDefectIntentFromStaleObserved));
+    shard.IntentFromObserved();
     ScheduleShard(shard, nodes_, shards_);
     BumpSequence(shard, "startup");  // traces the start-up intent of every shard
   }

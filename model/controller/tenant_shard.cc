@@ -115,22 +115,13 @@ ReconcileNeeded TenantShard::GetReconcileNeeded(const std::map<NodeId, NodeState
   return ReconcileNeeded::kYes;
 }
 
-void TenantShard::IntentFromObserved(bool trust_stale) {
+void TenantShard::IntentFromObserved() {
   std::optional<std::pair<Generation, NodeId>> best;
   for (const auto& [node, config] : observed.locations) {
     if (!config || !api::IsAttached(config->mode)) continue;
     // Highest generation wins; among equal generations the highest node id, as a stable sort
     // by generation keeps map (node) order and takes the last.
     if (!best || config->generation >= best->first) best = {config->generation, node};
-  }
-  // An attachment older than the database's generation is stale by the database's own record:
-  // the node the database names (seeded into the intent) holds, or was handed, a newer one, even
-  // when its own location is unknown (db-outage 9715: the newest location was unknown in a
-  // handover, the start-up picked an AttachedStale location a generation behind and announced
-  // it to the control plane, S14).
-  if (best && !trust_stale && intent.attached && best->second != *intent.attached &&
-      best->first < generation) {
-    best.reset();
   }
   if (best) {
     intent.RemoveSecondary(best->second);

@@ -117,10 +117,7 @@ struct TenantShard {
                                      uint64_t term) const;
   // Startup (§3.2 step 7c): attached := the observed attached-mode location with the highest
   // generation; every other observed location becomes a secondary.
-  // `trust_stale`: take the highest observed attachment even when its generation is older than
-  // the database's while the intent names the database's node (upstream intent_from_observed;
-  // hazard kDefectIntentFromStaleObserved).
-  void IntentFromObserved(bool trust_stale = false);
+  void IntentFromObserved();
   // Advances the waiters and pulses `progress`.
   void AdvanceWaiter(uint64_t sequence, bool success, sim::Scheduler& scheduler);
 };
