@@ -49,6 +49,13 @@ bool SuccessorKnowledge::LoadedBefore(int32_t pid, sim::Instant changed_at) cons
   return resynced == resynced_at_.end() || resynced->second < changed_at;
 }
 
+bool LeaderCensus::SharesLeadership(int32_t pid) const {
+  int leaders = 0;
+  for (const auto& [other, status] : status_) leaders += status == "Leader" ? 1 : 0;
+  auto it = status_.find(pid);
+  return leaders >= 2 && it != status_.end() && it->second == "Leader";
+}
+
 bool LeaderCensus::IsSingleLeader(int32_t pid) const {
   int leaders = 0;
   for (const auto& [other, status] : status_) leaders += status == "Leader" ? 1 : 0;

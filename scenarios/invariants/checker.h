@@ -85,6 +85,8 @@ class LeaderCensus {
  public:
   void Observe(const sim::TraceEvent& event);
   bool IsSingleLeader(int32_t pid) const;
+  // `pid` is a Leader and so is another live instance (two leaders: SPEC §3.6 window 1).
+  bool SharesLeadership(int32_t pid) const;
 
  private:
   std::map<int32_t, std::string> status_;  // controller pid -> latest ctl.status (alive only)

@@ -69,6 +69,24 @@ TEST(AttachBeforeDetachCheckerTest, OriginDemotedBeforeTheControlPlaneKnowsTheNe
   EXPECT_EQ(collector.violations[0].invariant, "S12");
 }
 
+// db-outage 8297: the demotion of OriginDemotedBeforeTheControlPlaneKnowsTheNewPlacementIsAViolation
+// sent by a Leader while another instance leads too (a successor that took over unilaterally)
+// is counted, not judged; sent by the single Leader it is still a violation.
+TEST(AttachBeforeDetachCheckerTest, ADemotionSentWhileTwoInstancesLeadIsCounted) {
+  for (bool two_leaders : {true, false}) {
+    SCOPED_TRACE(two_leaders);
+    Collector collector;
+    AttachBeforeDetachChecker checker(collector.sink());
+    Feed(checker, MigrationPrefix());
+    checker.OnEvent(Event(7, 3, "ctl.status", {{"status", "Leader"}}));
+    if (two_leaders) checker.OnEvent(Event(7, 4, "ctl.status", {{"status", "Leader"}}));
+    checker.OnEvent(Event(7, 3, "ctl.location_config.send", {{"shard", "t1"}, {"node", 1}, {"mode", "Secondary"}}));
+    checker.OnEvent(Event(8, 5, "ps.location_config", {{"node", 1}, {"shard", "t1"}, {"mode", "Secondary"}, {"gen", 0}, {"status", 200}}));
+    EXPECT_EQ(collector.violations.size(), two_leaders ? 0u : 1u) << collector.Describe();
+    EXPECT_EQ(checker.Metrics()["s12_split_brain_demotion"], two_leaders ? 1 : 0);
+  }
+}
+
 TEST(AttachBeforeDetachCheckerTest, DemotingTheDestinationOfAnAbandonedMigrationIsLegal) {
   Collector collector;
   AttachBeforeDetachChecker checker(collector.sink());

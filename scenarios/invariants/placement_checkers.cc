@@ -35,6 +35,7 @@ int NormalCount(int count) { return count <= 1 ? 0 : count; }
 }  // namespace
 
 void AttachBeforeDetachChecker::OnEvent(const sim::TraceEvent& event) {
+  leaders_.Observe(event);
   if (event.kind == "ctl.intent") {
     const std::string shard(event.Str("shard"));
     if (event.Int("attached", -1) < 0) {
@@ -51,6 +52,15 @@ void AttachBeforeDetachChecker::OnEvent(const sim::TraceEvent& event) {
     const std::string_view mode = event.Str("mode");
     if ((mode == "Detached" || mode == "Secondary") && unplaced_[key.first].count(event.process)) {
       sent_unplaced_.insert(key);  // consumed by the next demotion the node applies
+    }
+    if (mode == "Detached" || mode == "Secondary") {
+      // db-outage 8297: the old leader, never told of its successor, demoted the successor's
+      // attachment after the successor's notification (for its own view) was applied.
+      if (leaders_.SharesLeadership(event.process)) {
+        sent_dual_.insert(key);
+      } else {
+        sent_dual_.erase(key);
+      }
     }
     return;
   }
@@ -130,8 +140,10 @@ void AttachBeforeDetachChecker::OnEvent(const sim::TraceEvent& event) {
   // migration) was never read by a compute and may be demoted freely.
   const bool is_origin = applied.empty() || applied_here || (was_attached && it->second.was_applied);
   const bool sent_unplaced = !IsAttachedMode(mode) && sent_unplaced_.erase({shard, node}) != 0;
+  const bool sent_dual = !IsAttachedMode(mode) && sent_dual_.erase({shard, node}) != 0;
+  if (was_attached && !IsAttachedMode(mode) && sent_dual) ++split_brain_demotions_;
   if (was_attached && !IsAttachedMode(mode) && unplaced_[shard].empty() && !sent_unplaced &&
-      is_origin) {
+      !sent_dual && is_origin) {
     // Covered: a newer attachment elsewhere that the control plane's spec names, so computes
     // reach it (pushed, or pulled when they refresh after losing the origin).
     const int64_t origin_generation = it->second.generation;

@@ -38,6 +38,9 @@ class AttachBeforeDetachChecker : public Checker {
  public:
   explicit AttachBeforeDetachChecker(ViolationSink sink) : Checker("S12", std::move(sink)) {}
   void OnEvent(const sim::TraceEvent& event) override;
+  std::map<std::string, int64_t> Metrics() const override {
+    return {{"s12_split_brain_demotion", split_brain_demotions_}};
+  }
 
  private:
   struct Slot {
@@ -57,6 +60,13 @@ class AttachBeforeDetachChecker : public Checker {
   // (shard, node) whose latest demotion request was sent by an instance that placed the shard
   // nowhere at the time.
   std::set<std::pair<std::string, int64_t>> sent_unplaced_;
+  // (shard, node) whose latest demotion request was sent by a Leader while another instance
+  // led too (SPEC §3.6 window 1: each demotes what the other attached and notified, and the
+  // control plane may name either; split-brain's accepted cost, like S14's bogus placements).
+  // Counted, not judged.
+  LeaderCensus leaders_;
+  std::set<std::pair<std::string, int64_t>> sent_dual_;
+  int64_t split_brain_demotions_ = 0;
   // tenant -> the shard count of each spec version, of the stored spec and of the applied one
   // (a placement names shards of that count only; 0 = unsharded).
   std::map<std::string, std::map<int64_t, int>> version_count_;
