@@ -18,6 +18,41 @@ using sim::TraceField;
 
 namespace {
 
+// One node's entry in a reconciler's observed state at its spawn (`before`) and at its end
+// (`after`); an outer nullopt is an absent entry.
+struct ObservedDelta {
+  NodeId node = 0;
+  std::optional<std::optional<api::LocationConfig>> before;
+  std::optional<std::optional<api::LocationConfig>> after;
+};
+
+// The entries a reconciler changed. An entry it left uncertain counts even when it started
+// uncertain too: it had a call to that node in flight when it was cancelled, or the call failed,
+// so whatever the shard's entry became meanwhile (a superseded reconciler's result) no longer
+// holds, and the node may have applied the call after all (db-outage 8405: a promotion
+// cancelled by step-down landed; the handover said AttachedMulti and the successor took a
+// needless generation, G1).
+std::vector<ObservedDelta> ObservedDeltas(const ReconcileResult& result) {
+  std::set<NodeId> touched;
+  for (const auto& [node, config] : result.original_observed.locations) touched.insert(node);
+  for (const auto& [node, config] : result.observed.locations) touched.insert(node);
+  std::vector<ObservedDelta> deltas;
+  for (NodeId node : touched) {
+    ObservedDelta delta{node, std::nullopt, std::nullopt};
+    if (auto it = result.original_observed.locations.find(node);
+        it != result.original_observed.locations.end()) {
+      delta.before = it->second;
+    }
+    if (auto it = result.observed.locations.find(node); it != result.observed.locations.end()) {
+      delta.after = it->second;
+    }
+    const bool left_uncertain = delta.after && !delta.after->has_value();
+    if (delta.before == delta.after && !left_uncertain) continue;
+    deltas.push_back(std::move(delta));
+  }
+  return deltas;
+}
+
 // Catches a reconciler's spawn-time snapshot up with a reconciler it (transitively) superseded
 // and joined: that one's location calls and generation increments may postdate the snapshot, so
 // without this the new reconciler acts on observed state that is no longer true (e.g. an origin
@@ -32,26 +67,18 @@ void CatchUpSnapshot(ReconcilerInput& input, const ReconcileResult& previous,
   if (previous.generation > input.shard.generation) input.shard.generation = previous.generation;
   input.shard.pending_compute_notification = previous.pending_compute_notification;
   std::map<NodeId, std::optional<api::LocationConfig>>& observed = input.shard.observed.locations;
-  std::set<NodeId> touched;
-  for (const auto& [node, config] : previous.original_observed.locations) touched.insert(node);
-  for (const auto& [node, config] : previous.observed.locations) touched.insert(node);
-  for (NodeId node : touched) {
-    auto before = previous.original_observed.locations.find(node);
-    auto after = previous.observed.locations.find(node);
-    const bool had = before != previous.original_observed.locations.end();
-    const bool has = after != previous.observed.locations.end();
-    // Unchanged entries are skipped, except one the reconciler left uncertain: it had a call to
-    // that node in flight or failed, so whatever it started from no longer holds.
-    const bool left_uncertain = has && !after->second.has_value();
-    if (had == has && (!had || before->second == after->second) && !left_uncertain) continue;
+  for (const ObservedDelta& delta : ObservedDeltas(previous)) {
+    const NodeId node = delta.node;
+    const bool had = delta.before.has_value();
+    const bool has = delta.after.has_value();
     auto current = observed.find(node);
     const bool present = current != observed.end();
-    if (present == has && (!has || current->second == after->second)) continue;  // already seen
-    const bool unchanged_since = present == had && (!had || current->second == before->second);
+    if (present == has && (!has || current->second == *delta.after)) continue;  // already seen
+    const bool unchanged_since = present == had && (!had || current->second == *delta.before);
     if (!unchanged_since || !available_now(node)) {
       observed[node] = std::nullopt;
     } else if (has) {
-      observed[node] = after->second;
+      observed[node] = *delta.after;
     } else if (previous.status.ok()) {
       observed.erase(node);
     } else {
@@ -274,21 +301,10 @@ void Service::ApplyResult(const ReconcileResult& result) {
   shard.waits_for_tenant_notify = result.waits_for_tenant_notify;
 
   // Observed deltas: what the reconciler changed, applied on top of what we know now.
-  std::set<NodeId> touched;
-  for (const auto& [node, config] : result.original_observed.locations) touched.insert(node);
-  for (const auto& [node, config] : result.observed.locations) touched.insert(node);
-  for (NodeId node : touched) {
-    auto before = result.original_observed.locations.find(node);
-    auto after = result.observed.locations.find(node);
-    const bool had = before != result.original_observed.locations.end();
-    const bool has = after != result.observed.locations.end();
-    // An entry the reconciler left uncertain (a call to the node in flight when it was
-    // cancelled, or failed) is applied even when it started uncertain too: meanwhile the shard's
-    // entry may have been set from a superseded reconciler's result, and the node may have
-    // applied the call after all (db-outage 8405: a promotion cancelled by step-down landed; the
-    // handover said AttachedMulti and the successor took a needless generation, G1).
-    const bool left_uncertain = has && !after->second.has_value();
-    if (had == has && (!had || before->second == after->second) && !left_uncertain) continue;
+  for (const ObservedDelta& delta : ObservedDeltas(result)) {
+    const NodeId node = delta.node;
+    const bool had = delta.before.has_value();
+    const bool has = delta.after.has_value();
     auto node_it = nodes_.find(node);
     const bool available = node_it != nodes_.end() && node_it->second.available();
     auto current = shard.observed.locations.find(node);
@@ -300,8 +316,8 @@ void Service::ApplyResult(const ReconcileResult& result) {
     const bool restarted = node_it != nodes_.end() && spawned != result.re_attaches_at_spawn.end() &&
                            spawned->second != node_it->second.re_attaches;
     const bool changed_meanwhile =
-        restarted || ((present != had || (had && current->second != before->second)) &&
-                      !(present && has && current->second == after->second));
+        restarted || ((present != had || (had && current->second != *delta.before)) &&
+                      !(present && has && current->second == *delta.after));
     if (changed_meanwhile && !context_.Defect(kDefectResultClobbersConcurrentObserved)) {
       // Someone else (a re-attach, an activation, a heartbeat) recorded this node while the
       // reconciler ran: neither view is known to be current, so ask the node before acting.
@@ -310,7 +326,7 @@ void Service::ApplyResult(const ReconcileResult& result) {
     } else if (!available) {
       shard.observed.locations[node] = std::nullopt;
     } else if (has) {
-      shard.observed.locations[node] = after->second;
+      shard.observed.locations[node] = *delta.after;
     } else if (result.status.ok()) {
       shard.observed.locations.erase(node);
     } else {
