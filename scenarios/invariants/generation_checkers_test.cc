@@ -125,14 +125,19 @@ sim::TraceEvent CtlGeneration(int64_t at, int64_t node, int64_t gen) {
                 {"incarnation", 1}});
 }
 
-TEST(GratuitousGenerationCheckerTest, ReissuingToTheHolderOfTheLatestGenerationIsAViolation) {
-  Collector collector;
-  GratuitousGenerationChecker checker(collector.sink());
-  Feed(checker, {
+// Node 1 (incarnation 1) was handed generation 3 of t1 and holds it AttachedSingle.
+std::vector<sim::TraceEvent> NodeOneHoldsGenerationThree() {
+  return {
       Event(0, 11, "ps.start", {{"node", 1}, {"inc", 1}}),
       CtlGeneration(1, 1, 3),
       PsLocationConfig(2, 1, 1, "AttachedSingle", 3),
-  });
+  };
+}
+
+TEST(GratuitousGenerationCheckerTest, ReissuingToTheHolderOfTheLatestGenerationIsAViolation) {
+  Collector collector;
+  GratuitousGenerationChecker checker(collector.sink());
+  Feed(checker, NodeOneHoldsGenerationThree());
   EXPECT_TRUE(collector.violations.empty()) << collector.Describe();
   checker.OnEvent(CtlGeneration(3, 1, 4));  // node 1 already holds generation 3, the latest
   ASSERT_EQ(collector.violations.size(), 1u);
@@ -176,10 +181,8 @@ TEST(GratuitousGenerationCheckerTest, IncrementsThatFenceOrReestablishAreLegal) 
 TEST(GratuitousGenerationCheckerTest, AnIncrementThatNamesTheHolderAfterAPolicyClearedItIsLegal) {
   Collector collector;
   GratuitousGenerationChecker checker(collector.sink());
+  Feed(checker, NodeOneHoldsGenerationThree());
   Feed(checker, {
-      Event(0, 11, "ps.start", {{"node", 1}, {"inc", 1}}),
-      CtlGeneration(1, 1, 3),
-      PsLocationConfig(2, 1, 1, "AttachedSingle", 3),
       Event(3, 1, "ctl.db_write", {{"tenant", "t1"}, {"shard", ""}, {"placement", "\"Detached\""}, {"op", "update_tenant_shard"}, {"result", "ok"}}),
       Event(4, 1, "ctl.db_write", {{"tenant", "t1"}, {"shard", ""}, {"placement", "{\"Attached\":1}"}, {"op", "update_tenant_shard"}, {"result", "ok"}}),
       CtlGeneration(5, 1, 4),
