@@ -218,18 +218,18 @@ void GratuitousGenerationChecker::OnEvent(const sim::TraceEvent& event) {
   }
   if (event.kind == "ctl.reconcile.start") {
     const std::pair<int32_t, std::string> key{event.process, std::string(event.Str("shard"))};
-    reconcile_started_[key] = event.at;
-    std::set<int64_t>& running = running_[key];
-    if (running.empty()) {
-      stale_start_generation_.erase(key);
-    } else {
-      stale_start_generation_[key] = event.Int("generation", -1);
+    Reconciles& reconciles = reconciles_[key];
+    reconciles.latest_started = event.at;
+    reconciles.stale_start_generation.reset();
+    if (!reconciles.running.empty()) {
+      reconciles.stale_start_generation = event.Int("generation", -1);
     }
-    running.insert(event.Int("sequence", -1));
+    reconciles.running.insert(event.Int("sequence", -1));
     return;
   }
   if (event.kind == "ctl.reconcile.end") {
-    running_[{event.process, std::string(event.Str("shard"))}].erase(event.Int("sequence", -1));
+    reconciles_[{event.process, std::string(event.Str("shard"))}].running.erase(
+        event.Int("sequence", -1));
     return;
   }
   if (event.kind == "ctl.location_config.refresh") {
@@ -301,16 +301,17 @@ void GratuitousGenerationChecker::OnEvent(const sim::TraceEvent& event) {
     return;
   }
   if (event.Str("via") != "re_attach") {
-    auto stale = stale_start_generation_.find({event.process, shard});
-    if (stale != stale_start_generation_.end() && stale->second < generation - 1) {
-      // chaos 1804: a policy write spawned this reconcile while the previous one, which had
-      // attached the holder at g - 1, was still running; its copy of the shard predates g - 1.
-      return;
-    }
-    auto started = reconcile_started_.find({event.process, shard});
-    if (started != reconcile_started_.end() && have_previous &&
-        previous_taken > started->second) {
-      return;  // the holder's generation came after this reconcile read the observed state
+    auto reconciles = reconciles_.find({event.process, shard});
+    if (reconciles != reconciles_.end()) {
+      const std::optional<int64_t>& stale = reconciles->second.stale_start_generation;
+      if (stale && *stale < generation - 1) {
+        // chaos 1804: a policy write spawned this reconcile while the previous one, which had
+        // attached the holder at g - 1, was still running; its copy of the shard predates g - 1.
+        return;
+      }
+      if (have_previous && previous_taken > reconciles->second.latest_started) {
+        return;  // the holder's generation came after this reconcile read the observed state
+      }
     }
   }
   Report("G1", event.at,

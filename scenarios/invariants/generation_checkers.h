@@ -89,17 +89,19 @@ class GratuitousGenerationChecker : public Checker {
   std::map<std::pair<int64_t, std::string>, Slot> slots_;
   // (node, shard) with a demotion (Secondary, Detached) sent that the node has not yet applied.
   std::set<std::pair<int64_t, std::string>> demoting_;
-  // (controller process, shard) -> when its latest reconcile of the shard started; shard -> when
-  // its latest generation was taken. A reconcile acts on the observed state of its start: a
-  // generation handed out after that (a re-attach racing it) is not one it could have seen.
-  std::map<std::pair<int32_t, std::string>, sim::Instant> reconcile_started_;
-  // (controller process, shard) -> the sequences of its reconciles that started and have not
-  // ended, and whether its latest reconcile started over a running one with a generation older
-  // than the running one may hand out: it works from the state copied at its spawn, before the
-  // running one's result is applied (upstream's spawn_reconciler copies generation and observed
-  // state, then waits for the cancelled predecessor).
-  std::map<std::pair<int32_t, std::string>, std::set<int64_t>> running_;
-  std::map<std::pair<int32_t, std::string>, int64_t> stale_start_generation_;
+  // Per (controller process, shard), its reconciles of the shard: when the latest started, the
+  // sequences started and not ended, and, when the latest started over a running one, the
+  // generation it started from: it works from the state copied at its spawn, before the running
+  // one's result is applied (upstream's spawn_reconciler copies generation and observed state,
+  // then waits for the cancelled predecessor). A reconcile acts on the observed state of its
+  // start: a generation handed out after that (a re-attach racing it) is not one it could have
+  // seen. Also shard -> when its latest generation was taken.
+  struct Reconciles {
+    sim::Instant latest_started;
+    std::set<int64_t> running;
+    std::optional<int64_t> stale_start_generation;
+  };
+  std::map<std::pair<int32_t, std::string>, Reconciles> reconciles_;
   std::map<std::string, sim::Instant> latest_taken_;
   // instance (process, incarnation) -> when it began loading the database (ctl.migrations);
   // shard -> instance -> when that instance last took a generation for it or had a location
