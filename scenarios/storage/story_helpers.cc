@@ -554,32 +554,26 @@ sim::FaultPlan DrawKernelFaults(sim::Random& random, const std::vector<sim::Proc
 
 void SettleControllers(ScenarioRun& run, StorageWorld& world) {
   cluster::Cluster& cluster = world.cluster();
-  auto unsettled = [&cluster, &world] {
-    const std::vector<deploy::PodStatus> pods = cluster.deployment().Snapshot();
-    if (std::any_of(pods.begin(), pods.end(),
-                    [](const deploy::PodStatus& pod) { return pod.restart_pending; })) {
-      return true;
-    }
+  // The memory of every controller whose process runs (a crashed one schedules nothing).
+  auto live_controllers = [&cluster, &world] {
+    std::vector<controller::ControllerSnapshot> snapshots;
     const std::vector<sim::ProcessId>& ids = cluster.controller_ids();
     for (size_t slot = 0; slot < ids.size(); ++slot) {
-      if (world.simulation().process(ids[slot]).up() &&
-          cluster.controller(slot).Snapshot().takeover_resync_pending) {
-        return true;
+      if (world.simulation().process(ids[slot]).up()) {
+        snapshots.push_back(cluster.controller(slot).Snapshot());
       }
     }
-    return false;
+    return snapshots;
   };
-  // A re-sync that finished shortly before counts as well: what it started needs the settle.
-  auto settled_at = [&cluster, &world] {
-    sim::Instant at = world.simulation().Now();
-    const std::vector<sim::ProcessId>& ids = cluster.controller_ids();
-    for (size_t slot = 0; slot < ids.size(); ++slot) {
-      if (!world.simulation().process(ids[slot]).up()) continue;
-      const std::optional<sim::Instant> done =
-          cluster.controller(slot).Snapshot().takeover_resync_done_at;
-      if (done) at = std::max(at, *done + kControllerSettle);
-    }
-    return at;
+  auto unsettled = [&cluster, &live_controllers] {
+    const std::vector<deploy::PodStatus> pods = cluster.deployment().Snapshot();
+    const std::vector<controller::ControllerSnapshot> controllers = live_controllers();
+    return std::any_of(pods.begin(), pods.end(),
+                       [](const deploy::PodStatus& pod) { return pod.restart_pending; }) ||
+           std::any_of(controllers.begin(), controllers.end(),
+                       [](const controller::ControllerSnapshot& controller) {
+                         return controller.takeover_resync_pending;
+                       });
   };
   if (unsettled()) {
     SIM_MARK("story.quiet_waits_for_controllers");
@@ -587,7 +581,13 @@ void SettleControllers(ScenarioRun& run, StorageWorld& world) {
     for (int step = 0; step < 60 && unsettled(); ++step) run.RunFor(sim::Duration::Seconds(5));
     run.RunFor(kControllerSettle);
   }
-  const sim::Instant until = settled_at();
+  // A re-sync that finished shortly before counts as well: what it started needs the settle.
+  sim::Instant until = world.simulation().Now();
+  for (const controller::ControllerSnapshot& controller : live_controllers()) {
+    if (controller.takeover_resync_done_at) {
+      until = std::max(until, *controller.takeover_resync_done_at + kControllerSettle);
+    }
+  }
   if (until > world.simulation().Now()) {
     SIM_MARK("story.quiet_waits_for_resync_settle");
     run.RunFor(until - world.simulation().Now());
