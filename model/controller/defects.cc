@@ -132,6 +132,12 @@ std::vector<api::DefectInfo> ControllerDefects() {
        "a candidate stopped mid start-up after its step-down was answered takes the leader row "
        "and exits; the row names a dead process until k8s restarts the stepped-down leader and "
        "its step-down requests to the dead one run out"},
+      {kDefectStartupNotifiesStaleAttachment, component,
+       "code-reading hazard, SPEC §3.2 step 7f (stably_attached accepts any generation)",
+       "S14",
+       "the newest attachment's location is unknown at start-up; the new leader takes an older "
+       "attachment as its intent and announces it, pointing the compute back at a placement it "
+       "already left"},
       {kDefectAttachKeepsNullGenerationPageserver, component,
        "hazard left by PR #12745 (bug #15), SPEC §6.3 (a skipped detach of an unavailable node)",
        "L1",

@@ -155,6 +155,15 @@ inline constexpr char kDefectCasNamesFirstLeaderRead[] = "ctl-cas-names-first-le
 // row keeps naming the old leader, whose restart in place skips step-down.
 inline constexpr char kDefectStoppingCandidateTakesLeadership[] =
     "ctl-stopping-candidate-takes-leadership";
+// Code-reading hazard, SPEC §3.2 step 7f with §8 (service.rs startup_reconcile notifies every
+// stably attached shard, and stably_attached accepts any attached mode at any generation): when
+// the newest attachment's location is unknown at start-up (in flux in the old leader's handover,
+// or missed by the scan), intent_from_observed picks an older attachment, AttachedStale say, and
+// the start-up notification points the compute back at it although a newer generation was
+// already announced (S14, db-outage 9715). The fixed variant notifies only attachments at the
+// database's generation; the reconcile that re-attaches the shard notifies the rest.
+inline constexpr char kDefectStartupNotifiesStaleAttachment[] =
+    "ctl-startup-notifies-stale-attachment";
 // Hazard left by PR #12745 (bug #15), SPEC §6.3 steps 3 and 6: a policy change away from Attached
 // clears generation_pageserver, but the detach of the attached location is skipped while its
 // node is unavailable (or fails); an attach afterwards finds that location already right, skips

@@ -34,6 +34,14 @@ ControllerInstance& StartFirstLeader(Harness& harness, int pageservers = 1) {
   return a;
 }
 
+// The index of the first line of the harness log from `from` on that starts with `prefix`.
+std::optional<size_t> FirstLogLine(Harness& harness, std::string_view prefix, size_t from = 0) {
+  for (size_t i = from; i < harness.log().size(); ++i) {
+    if (harness.log()[i].rfind(prefix, 0) == 0) return i;
+  }
+  return std::nullopt;
+}
+
 class LeadershipTest : public ::testing::Test {
  protected:
   LeadershipTest() {
@@ -262,16 +270,41 @@ TEST_F(LeadershipTest, UnfencedTakeoverNotifiesBeforeItDemotes) {
   b.process->Start();
   ASSERT_TRUE(harness.RunUntil([&] { return StartedUp(b); }, Duration::Seconds(40)));
   harness.simulation().RunFor(Duration::Seconds(5));
-  std::optional<size_t> notified;
-  std::optional<size_t> demoted;
-  for (size_t i = log_start; i < harness.log().size(); ++i) {
-    const std::string& line = harness.log()[i];
-    if (!notified && line.rfind("cplane notify t1 0:2", 0) == 0) notified = i;
-    if (!demoted && line.rfind("ps1 put t1", 0) == 0) demoted = i;
-  }
+  const std::optional<size_t> notified = FirstLogLine(harness, "cplane notify t1 0:2", log_start);
+  const std::optional<size_t> demoted = FirstLogLine(harness, "ps1 put t1", log_start);
   ASSERT_TRUE(demoted.has_value()) << "B never demoted node 1's stale attachment";
   ASSERT_TRUE(notified.has_value());
   EXPECT_LT(*notified, *demoted);
+}
+
+// db-outage 9715: the database places t1 at generation 3 on node 1, which the start-up scan cannot
+// reach; node 2 still holds an AttachedStale location at generation 2, so the start-up intent is
+// node 2. Fixed: no start-up notification names that stale attachment; the first notification
+// of t1 comes from the reconcile that re-attached node 2 at a new generation. Upstream
+// (ctl-startup-notifies-stale-attachment): node 2 is announced before anything is attached there.
+TEST_F(LeadershipTest, StartupAnnouncesNoAttachmentOlderThanTheDatabase) {
+  for (bool defect : {false, true}) {
+    SCOPED_TRACE(defect);
+    Harness harness;
+    FakePageserver& ps1 = harness.AddPageserver(1);
+    FakePageserver& ps2 = harness.AddPageserver(2);
+    harness.AddControlPlane();
+    ASSERT_TRUE(harness.tables().InsertTenantShards({ShardRow("t1", 3, 1)}).ok());
+    ps1.slots[api::TenantShardId{"t1", 0, 0}] = Attached(3);
+    ps2.slots[api::TenantShardId{"t1", 0, 0}] = Attached(2, api::LocationMode::kAttachedStale);
+    ps1.process->Pause();
+    ps2.put_delay = Duration::Seconds(2);  // the re-attach is logged 2 s after it was sent
+    ControllerInstance& a = harness.AddController(
+        "ctl-a", {}, defect ? api::Defects({kDefectStartupNotifiesStaleAttachment}) : api::Defects());
+    a.process->Start();
+    ASSERT_TRUE(harness.RunUntil([&] { return StartedUp(a); }, Duration::Seconds(60)));
+    harness.simulation().RunFor(Duration::Seconds(5));
+    const std::optional<size_t> notified = FirstLogLine(harness, "cplane notify t1 0:2");
+    const std::optional<size_t> attached = FirstLogLine(harness, "ps2 put t1 AttachedSingle g4");
+    ASSERT_TRUE(notified.has_value());
+    ASSERT_TRUE(attached.has_value()) << "node 2 was never re-attached at a new generation";
+    EXPECT_EQ(*notified > *attached, !defect);
+  }
 }
 
 // db-outage 3993: B took over without an answer from A (partitioned), then its pod restarted in

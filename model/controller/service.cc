@@ -371,12 +371,22 @@ void Service::StartupComputeNotifications() {
   for (auto& [id, shard] : shards_) {
     if (!shard.intent.attached) continue;
     auto it = shard.observed.locations.find(*shard.intent.attached);
-    if (it != shard.observed.locations.end() && it->second && api::IsAttached(it->second->mode)) {
-      compute_hook_.Record(id, shard.stripe_size, shard.intent.preferred_az,
-                           *shard.intent.attached);
-      stable[id.tenant_id].push_back(id);
-      MarkPendingIfDemoting(shard);
+    if (it == shard.observed.locations.end() || !it->second ||
+        !api::IsAttached(it->second->mode)) {
+      continue;
     }
+    // An attachment older than the database's generation is not the newest placement: the
+    // newest one's location is unknown here (a handover that had it in flux, a scan that missed
+    // it), so announcing this one could point the compute back at a placement it already left
+    // (S14, db-outage 9715). The reconcile that re-attaches it at a new generation notifies.
+    if (it->second->generation < shard.generation &&
+        !context_.Defect(kDefectStartupNotifiesStaleAttachment)) {
+      SIM_MARK("ctl.startup_notify.stale_attachment_skipped");
+      continue;
+    }
+    compute_hook_.Record(id, shard.stripe_size, shard.intent.preferred_az, *shard.intent.attached);
+    stable[id.tenant_id].push_back(id);
+    MarkPendingIfDemoting(shard);
   }
   if (stable.empty()) return;
   // Upstream runs these on the process-wide token, so a stepped-down instance keeps notifying
