@@ -56,6 +56,13 @@ struct PageserverOptions {
   sim::Duration feedback_period = sim::Duration::Seconds(5);
   sim::Duration feedback_timeout = sim::Duration::Seconds(1);
 
+  // Shard split: the time a split of the whole tenant spends preparing the children once the
+  // parent's uploads are flushed and before the parent stops (upstream hard-links every layer
+  // file of the parent for each child: seconds for a large tenant); a shard of a sharded tenant
+  // takes its share, split_prepare / shard_count. Zero: a split takes only its flush and index
+  // copies.
+  sim::Duration split_prepare = sim::Duration::Zero();
+
   // Bounds on waits at teardown and graceful shutdown.
   sim::Duration teardown_flush_timeout = sim::Duration::Seconds(5);
   sim::Duration shutdown_flush_timeout = sim::Duration::Seconds(10);

@@ -4,6 +4,8 @@
 // data go. Order matters for the WAL: the parent is stopped before its index is read, so no
 // feedback (which only follows validated uploads) can have moved the safekeeper's trim horizon
 // past the copied index's disk_consistent_lsn, and each child ingests from there.
+#include <algorithm>
+
 #include "model/pageserver/events.h"
 #include "model/pageserver/layer.h"
 #include "model/pageserver/pageserver.h"
@@ -97,13 +99,20 @@ ShardSplitResponse Pageserver::ShardSplit(const ShardSplitRequest& request) {
     return response;
   }
   const api::Generation generation = parent_config.generation;
-  const sim::Instant deadline = env_->DeadlineAfter(options_.shutdown_flush_timeout);
+  // Preparing the children takes time in proportion to the parent's data: split_prepare is the
+  // whole tenant's, and a shard of a sharded tenant holds 1/shard_count of it (the controller
+  // splits a tenant's shards one after another, so a whole split takes about split_prepare).
+  const sim::Duration prepare =
+      options_.split_prepare / std::max<int64_t>(1, request.parent.shard_count);
+  // The flush and the index copies share one bound; preparing the children is not part of it.
+  const sim::Instant deadline = env_->DeadlineAfter(options_.shutdown_flush_timeout + prepare);
   std::shared_ptr<Timeline> timeline = parent.timeline;
   if (!timeline->FlushAndWaitUploads(deadline)) {
     response.status = api::Http::kServiceUnavailable;
     emit("flush_timeout", generation);
     return response;
   }
+  if (prepare > sim::Duration::Zero()) env_->Sleep(prepare);
   // Stop the parent, then read what it last uploaded (see the file comment).
   Teardown(parent, /*flush_deletions=*/false);
   IndexPart index = timeline->last_uploaded_index().value_or(IndexPart{});

@@ -77,6 +77,38 @@ TEST(PageserverSplit, ChildrenCarryTheParentsDataAndGeneration) {
   EXPECT_EQ(splits[2].Str("result"), "already_split");
 }
 
+// A large tenant (split_prepare): the split answers only after it prepared the children, and the
+// parent keeps its slot, attached, meanwhile.
+TEST(PageserverSplit, PreparingTheChildrenTakesSplitPrepare) {
+  PageserverOptions options = Harness::DefaultOptions();
+  options.split_prepare = Duration::Seconds(12);
+  Harness harness(1, options);
+  ASSERT_TRUE(harness.WaitReAttached());
+  ASSERT_TRUE(harness.Run([&](sim::Env& env) {
+    EXPECT_EQ(
+        harness.PutConfig(env, 0, kParent, Harness::Attached(LocationMode::kAttachedSingle, 3)),
+        api::Http::kOk);
+  }));
+  ASSERT_TRUE(harness.WaitActive(0, kParent));
+  harness.RunFor(Duration::Seconds(10));
+  harness.controller.generation[kChild0] = 3;
+  harness.controller.generation[kChild1] = 3;
+  sim::Instant asked;
+  sim::Instant answered;
+  ASSERT_TRUE(harness.Run([&](sim::Env& env) {
+    env.Spawn("test.watch", [&] {
+      env.Sleep(Duration::Seconds(11));
+      EXPECT_EQ(harness.Slot(0, kParent)->mode, LocationMode::kAttachedSingle);
+    });
+    asked = env.Now();
+    EXPECT_EQ(Split(env, harness, kParent, 2).status, api::Http::kOk);
+    answered = env.Now();
+  }));
+  EXPECT_GE(answered - asked, Duration::Seconds(12));
+  EXPECT_LT(answered - asked, Duration::Seconds(13));
+  EXPECT_FALSE(harness.Slot(0, kParent).has_value());
+}
+
 TEST(PageserverSplit, ChildrenKeepAncestralLayersThroughCompactionAndRestart) {
   Harness harness;
   ASSERT_TRUE(harness.WaitReAttached());
