@@ -214,6 +214,66 @@ TEST(RestartUnavailabilityTest, AFaultDuringTheRollVoidsThePrecondition) {
   EXPECT_EQ(checker.Metrics().at("l3_graceful_windows_judged"), 0);
 }
 
+// A leader running a shard split when it steps down waits for the split (PR #11412): the split,
+// not B, bounds that window, so it is not judged; one opened after the split's end is.
+TEST(RestartUnavailabilityTest, AWindowWaitingForASplitIsNotJudgedByB) {
+  for (bool split_done_before : {false, true}) {
+    SCOPED_TRACE(split_done_before);
+    Collector collector;
+    RestartUnavailabilityChecker checker(collector.sink());
+    std::vector<sim::TraceEvent> events = Roll(8000);
+    events.insert(events.begin() + 3, Ctl(4000, 5, "ctl.split", {{"phase", "begin"}}));
+    if (split_done_before) {
+      events.insert(events.begin() + 4, Ctl(4500, 5, "ctl.split", {{"phase", "done"}}));
+    }
+    for (const auto& event : events) checker.OnEvent(event);
+    checker.Finish(sim::Instant::Zero() + sim::Duration::Seconds(60));
+    EXPECT_EQ(collector.violations.size(), split_done_before ? 1u : 0u) << collector.Describe();
+    EXPECT_EQ(checker.Metrics().at("l3_graceful_windows_judged"), split_done_before ? 1 : 0);
+    EXPECT_EQ(checker.Metrics().at("l3_graceful_windows_waiting_for_splits"),
+              split_done_before ? 0 : 1);
+  }
+}
+
+// (d), bug #1: the old leader exits 10 s into its step-down instead of handing over. Caught under
+// faults too; an exit after Kubernetes asked the process to stop, or an exit from a start-up
+// (a lost CAS), is not.
+TEST(RestartUnavailabilityTest, AnInstanceThatExitsAfterItBeganAStepDownIsCaught) {
+  auto history = [](bool fault, bool stop_asked, bool stepped_down) {
+    std::vector<sim::TraceEvent> events = Roll(15000);
+    events.resize(7);  // up to p5's SteppedDown at 6 s
+    if (fault) {
+      events.insert(events.begin() + 3,
+                    Event(2000, -1, "fault", {{"kind", "partition"}, {"a", 3}, {"b", 4}}));
+    }
+    if (!stepped_down) events.pop_back();
+    if (stepped_down) events.push_back(Ctl(6000, 5, "ctl.step_down.begin", {{"from", "ctl-6"}}));
+    if (stop_asked) events.push_back(Event(9000, -1, "process.stop", {{"pid", 5}}));
+    events.push_back(Ctl(16000, 5, "ctl.exit", {{"reason", "step-down did not finish in 10 s"}}));
+    return events;
+  };
+  struct Case {
+    bool fault, stop_asked, stepped_down, caught;
+  };
+  for (const Case& c : {Case{false, false, true, true}, Case{true, false, true, true},
+                        Case{false, true, true, false}, Case{false, false, false, false}}) {
+    SCOPED_TRACE(::testing::Message() << c.fault << c.stop_asked << c.stepped_down);
+    Collector collector;
+    RestartUnavailabilityChecker checker(collector.sink());
+    for (const auto& event : history(c.fault, c.stop_asked, c.stepped_down)) {
+      checker.OnEvent(event);
+    }
+    size_t exits = 0;
+    for (const auto& violation : collector.violations) {
+      if (violation.detail.find("exited on its own") != std::string::npos) {
+        ++exits;
+        EXPECT_EQ(violation.at.nanos(), 16'000 * kMs);
+      }
+    }
+    EXPECT_EQ(exits, c.caught ? 1u : 0u) << collector.Describe();
+  }
+}
+
 // chaos 8842: a deploy pass (an operation, not a fault) restarted a pageserver just before the
 // roll's step-down; the new instance's heartbeat round waits on it. A pageserver down or not yet
 // re-attached when the window opens, or going down while it is open, voids the precondition.

@@ -125,8 +125,28 @@ void RestartUnavailabilityChecker::OnEvent(const sim::TraceEvent& event) {
     pending_starts_[pid] = PendingStart{event.at, leader_dead && !Tainted(pid), in_place};
   }
 
+  if (kind == "process.stop") {
+    stop_requested_.insert(static_cast<int32_t>(event.Int("pid", -1)));
+  } else if (kind == "process.start") {
+    stop_requested_.erase(static_cast<int32_t>(event.Int("pid", -1)));
+  }
+
   if (ControllerTracker::IsControllerEvent(kind) && event.process >= 0) {
     const ControllerInstance instance = ControllerTracker::InstanceOf(event);
+    if (kind == "ctl.split") {
+      const std::string_view phase = event.Str("phase");
+      int& in_flight = splits_in_flight_[instance];
+      if (phase == "begin") ++in_flight;
+      if ((phase == "done" || phase == "abort") && in_flight > 0) --in_flight;
+    }
+    if (kind == "ctl.step_down.begin") stepping_down_.insert(instance);
+    if (kind == "ctl.exit" && stepping_down_.count(instance) != 0 &&
+        stop_requested_.count(instance.pid) == 0) {
+      Report("L3", event.at,
+             "controller " + instance.ToString() + " exited on its own (\"" +
+                 std::string(event.Str("reason")) +
+                 "\") after it began a step-down, instead of handing over");
+    }
     auto pending = pending_starts_.find(instance.pid);
     if (pending != pending_starts_.end() && restarts_.count(instance) == 0) {
       const PendingStart& start = pending->second;
@@ -153,9 +173,13 @@ void RestartUnavailabilityChecker::OnEvent(const sim::TraceEvent& event) {
   if (change.leaders_before > 0 && change.leaders_after == 0 && kind == "ctl.status" &&
       event.Str("status") == "SteppedDown" && rollout_in_progress_ && !fault_in_force_ &&
       !rollout_disturbed_ && unsettled_pageservers_.empty()) {
-    graceful_since_ = event.at;
-    graceful_reported_ = false;
-    ++graceful_windows_judged_;
+    if (splits_in_flight_[ControllerTracker::InstanceOf(event)] > 0) {
+      ++graceful_windows_waiting_for_splits_;
+    } else {
+      graceful_since_ = event.at;
+      graceful_reported_ = false;
+      ++graceful_windows_judged_;
+    }
   }
   if (change.leaders_after > 0 && graceful_since_) {
     // Closed (within B, or already reported): a measured graceful window.
@@ -214,6 +238,7 @@ void RestartUnavailabilityChecker::Finish(sim::Instant now) { CheckDeadlines(now
 std::map<std::string, int64_t> RestartUnavailabilityChecker::Metrics() const {
   return {{"l3_graceful_window_max_ns", graceful_window_max_ns_},
           {"l3_graceful_windows_judged", graceful_windows_judged_},
+          {"l3_graceful_windows_waiting_for_splits", graceful_windows_waiting_for_splits_},
           {"l3_restarts_judged", restarts_judged_},
           {"l3_in_place_restarts_judged", in_place_restarts_judged_}};
 }

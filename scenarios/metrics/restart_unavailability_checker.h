@@ -14,6 +14,10 @@
 //       window opens and until it closes (a deploy pass, an operation, restarts pageservers:
 //       chaos 8842, a roll that began while the pass restarted one).
 //
+//       Not judged either: a window opened by a leader that was running a shard split (ctl.split
+//       "begin" without its "done" or "abort"): its step-down waits for the split (PR #11412),
+//       so the split, not B, bounds that window; (d) still holds it to account.
+//
 //   (b) dead old leader: a controller instance that starts while the instance that last held
 //       Leader is dead reaches ready (ctl.startup_complete) within `dead_leader_ready_max` of its
 //       process start: the step-down budget (≈19.4 s) + the location scan deadline (15 s) + one
@@ -34,6 +38,15 @@
 //       (ps.re_attach_done; a pageserver restarted by a heal or a deploy pass answers the location
 //       scan only after that): healthy peers and database. Anything that breaks it during the
 //       window falls back to (b).
+//
+//   (d) a step-down hands over, it does not die: a controller instance that began a step-down
+//       (ctl.step_down.begin) never exits by itself afterwards (ctl.exit with no process.stop
+//       asked of its process since it started). It stays to forward requests to the new leader
+//       until Kubernetes stops it; dying instead costs a pod restart, a start-up and a second
+//       step-down round, under faults or not (bug #1: the pre-#11703 controller exited when its
+//       step-down had not finished in 10 s). Faults that kill it are crashes, not exits.
+//       Start-up exits (database unreachable, a lost leader CAS) are not judged: after faults,
+//       two pods racing for the row is the protocol working. Reported at the exit.
 //
 // All report at most once per window/instance, at the instant the bound ran out (detected at
 // the first event past it, or in Finish at the end of the run).
@@ -117,6 +130,12 @@ class RestartUnavailabilityChecker : public invariants::Checker {
   int64_t in_place_restarts_judged_ = 0;
   std::map<ControllerInstance, Restart> restarts_;
   int64_t graceful_windows_judged_ = 0;
+  int64_t graceful_windows_waiting_for_splits_ = 0;  // not judged: (a)'s split exception
+  // Shard splits begun and not yet done or aborted, by instance (a step-down waits for them).
+  std::map<ControllerInstance, int> splits_in_flight_;
+  std::set<int32_t> stop_requested_;  // pids asked to stop since their last start
+  // (d): instances that began a step-down (bounded by the number of instances).
+  std::set<ControllerInstance> stepping_down_;
   int64_t graceful_window_max_ns_ = 0;  // the longest graceful window that closed
   int64_t restarts_judged_ = 0;
 };
