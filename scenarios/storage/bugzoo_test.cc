@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <cctype>
+#include <map>
 #include <ostream>
 #include <set>
 #include <string>
@@ -24,6 +25,7 @@ struct ZooCase {
   uint64_t seed_bound;             // first failing seed must be <= this
   std::set<std::string> expected;  // invariants the failure may report
   const char* protocol = "";
+  std::map<std::string, int64_t> knobs = {};  // workload knobs set instead of drawn
 };
 
 std::ostream& operator<<(std::ostream& out, const ZooCase& zoo_case) {
@@ -31,12 +33,13 @@ std::ostream& operator<<(std::ostream& out, const ZooCase& zoo_case) {
 }
 
 RunResult RunWithBug(const std::string& scenario, uint64_t seed, const std::string& bug,
-                     const std::string& protocol) {
+                     const std::string& protocol, const std::map<std::string, int64_t>& knobs = {}) {
   RunOptions options;
   options.scenario = scenario;
   options.seed = seed;
   if (!bug.empty()) options.bugs = {bug};
   options.protocol = protocol;
+  options.knobs = knobs;
   return RunScenario(DefaultRegistry(), options);
 }
 
@@ -57,9 +60,10 @@ TEST_P(BugZooTest, CaughtWithinTheSeedBound) {
   ASSERT_TRUE(DefaultRegistry().Find(zoo_case.scenario)->KnowsBug(zoo_case.bug));
   int noise = 0;
   for (uint64_t seed = 1; seed <= zoo_case.seed_bound; ++seed) {
-    const RunResult result = RunWithBug(zoo_case.scenario, seed, zoo_case.bug, zoo_case.protocol);
+    const RunResult result = RunWithBug(zoo_case.scenario, seed, zoo_case.bug, zoo_case.protocol,
+                                        zoo_case.knobs);
     if (result.ok) continue;
-    if (!RunWithBug(zoo_case.scenario, seed, "", zoo_case.protocol).ok) {
+    if (!RunWithBug(zoo_case.scenario, seed, "", zoo_case.protocol, zoo_case.knobs).ok) {
       ++noise;
       continue;
     }
@@ -176,6 +180,11 @@ INSTANTIATE_TEST_SUITE_P(
         // old leader finishes a live migration after the new one loaded the database, and
         // nothing re-reads it: L1. First at db-outage seed 81 (2 of 1,000: 81, 103).
         ZooCase{"ctl-unfenced-takeover-trusts-startup", "db-outage", 100, {"L1"}},
+        // Large tenants (a split prepares its children for 14 s on the pageserver) and a roll
+        // racing a split: the old leader's step-down waits for it and, after 10 s, exits
+        // instead of handing over: L3 (d). First at shard-split seed 2.
+        ZooCase{"ctl-step-down-exits-when-slow", "shard-split", 20, {"L3"}, "",
+                {{"split_prepare_ms", 14'000}}},
         // A restart during a live migration: the newest attachment is in flux in the old
         // leader's handover and the new leader announces the origin's AttachedStale location,
         // a generation behind the one the compute runs on: S14. Rare: first at db-outage seed

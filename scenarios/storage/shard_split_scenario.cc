@@ -27,9 +27,10 @@ sim::FaultPlan DrawShardSplitPlan(sim::Random& random, StoryContext& context, si
         DrawSpan(random, sim::Duration::Seconds(2), phase - sim::Duration::Seconds(20));
     plan.faults.push_back(StoryFault(StoryAction::kSplit, at, random.Range(0, tenants - 1)));
     if (random.Chance(1, 2)) {
-      // A roll whose step-down lands while this split runs. A split takes ~0.1 s (begin, the
-      // pageserver's flush and index copies, complete) and a new pod asks for the step-down a
-      // few ms after the roll starts, so the roll starts within [-50 ms, +150 ms] of the split.
+      // A roll whose step-down lands while this split runs. A small tenant's split takes ~0.1 s
+      // (begin, the pageserver's flush and index copies, complete) and a new pod asks for the
+      // step-down a few ms after the roll starts, so the roll starts within [-50 ms, +150 ms] of
+      // the split (a large tenant's split lasts its split_prepare longer).
       const sim::Duration offset =
           DrawSpan(random, sim::Duration::Zero(), sim::Duration::Millis(200));
       const sim::Duration early = sim::Duration::Millis(50);
@@ -71,6 +72,17 @@ void ShardSplitBody(ScenarioRun& run) {
   // the children a new leader's split created are such shards (S12 at shard-split seed 111).
   // This scenario runs the obvious fix so that its sweep judges splits; the hazard is reported.
   options.controller.stop_heartbeats_on_step_down = true;
+  // Large tenants (knob split_prepare_ms, default 0: small tenants): a split spends that long
+  // preparing the children on the pageserver, so a step-down that waits for it (PR #11412) can
+  // outlast the 10 s after which the pre-#11703 controller exited (bug #1,
+  // ctl-step-down-exits-when-slow: its negative test sets 14 s). Not drawn by the default sweep
+  // yet: with 11-16 s in a third of the runs it found two open hazards (BUGZOO.md, eighth
+  // session): a split aborted after the pageserver split leaves its children's index behind
+  // while the safekeeper trims (S10), and a step-down that waits past the successor's budget
+  // lets it take over unfenced and abort the split in flight.
+  const int64_t prepare_ms = StoryKnob(run, "split_prepare_ms", 0);
+  options.pageserver.split_prepare = sim::Duration::Millis(std::max<int64_t>(prepare_ms, 0));
+  if (prepare_ms > 0) swarm += " split_prepare=" + std::to_string(prepare_ms) + "ms";
   StoryShape shape;
   shape.phase = sim::Duration::Seconds(90);
   shape.quiet = sim::Duration::Seconds(60);
