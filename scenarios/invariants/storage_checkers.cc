@@ -102,7 +102,22 @@ void WalRetentionChecker::OnEvent(const sim::TraceEvent& event) {
     const std::string shard(event.Str("shard"));
     const int64_t generation = event.Int("gen");
     Index& newest = newest_index_[shard];
-    if (generation >= newest.generation) newest = Index{generation, event.Int("dcl")};
+    if (generation >= newest.generation) {
+      newest = Index{generation, event.Int("dcl")};
+    } else {
+      newest.before_split = false;  // the older fresh index leaves this one the newest
+    }
+    return;
+  }
+  if (event.kind == "ctl.split" && event.Str("phase") == "begin" && event.Str("result") == "ok") {
+    const std::string_view tenant = event.Str("tenant");
+    const int64_t count = event.Int("new_count");
+    for (auto& [shard, index] : newest_index_) {
+      const ShardParts parts = ParseShard(shard);
+      if (parts.tenant != tenant || parts.shard_count != count || index.before_split) continue;
+      index.before_split = true;
+      ++child_indexes_before_split_;
+    }
     return;
   }
   if (event.kind == "ps.remote_lsn_visible") {
@@ -157,6 +172,7 @@ void WalRetentionChecker::OnEvent(const sim::TraceEvent& event) {
                                                              parts.shard_count)) == rows->end()) {
         continue;  // no row: no future attachment loads this index
       }
+      if (index.before_split) continue;
       if (trimmed_below > index.disk_consistent_lsn + 1) {
         Report("S10", event.at, "the safekeeper trimmed " + tenant + " below " +
                                     std::to_string(trimmed_below) + " but the newest index of " +

@@ -10,7 +10,10 @@
 //      violation.
 // S10  WalRetentionChecker: a remote_consistent_lsn reaches the safekeeper only after it was
 //      validated; the safekeeper never trims WAL that the newest index of some shard of the
-//      tenant does not cover (a future attachment resumes from that index's disk_consistent_lsn);
+//      tenant does not cover (a future attachment resumes from that index's disk_consistent_lsn;
+//      a child's index left by an aborted split bounds nothing once the split begins again, as
+//      that split writes the child's index afresh, at a generation at least as new, before
+//      anything attaches the child);
 //      no attachment that is not fenced out (generation >= the shard's committed generation at
 //      that instant) ever finds the WAL it needs trimmed.
 // S13  DeletionBlockingChecker: no remote deletion is executed by a location in AttachedMulti or
@@ -81,7 +84,8 @@ class WalRetentionChecker : public Checker {
       : Checker("S10", std::move(sink)), fenced_(db), db_(std::move(db)) {}
   void OnEvent(const sim::TraceEvent& event) override;
   std::map<std::string, int64_t> Metrics() const override {
-    return {{"s10_fenced_gaps_ignored", fenced_ignored_}};
+    return {{"s10_fenced_gaps_ignored", fenced_ignored_},
+            {"s10_child_indexes_before_split", child_indexes_before_split_}};
   }
 
  private:
@@ -93,7 +97,12 @@ class WalRetentionChecker : public Checker {
   struct Index {
     int64_t generation = -1;
     int64_t disk_consistent_lsn = 0;
+    // Left by an earlier, aborted attempt at the split that just began again: that split writes
+    // the children's index afresh before anything attaches them, so until it does this one bounds
+    // nothing (unless the fresh one is older: then this one stays the newest and counts again).
+    bool before_split = false;
   };
+  int64_t child_indexes_before_split_ = 0;  // metric: entries set aside by a split's begin
   std::map<std::string, Index> newest_index_;  // shard -> newest index uploaded
   // (node, incarnation, shard, generation) -> highest validated lsn.
   std::map<std::tuple<int64_t, int64_t, std::string, int64_t>, int64_t> visible_;

@@ -110,6 +110,33 @@ TEST(WalRetentionCheckerTest, UnvalidatedFeedbackAndOverTrimmingAreViolations) {
   EXPECT_EQ(collector.violations.size(), 3u) << collector.Describe();
 }
 
+// shard-split 503: a split of t1 to 2 shards was aborted after the pageserver had written the
+// children's index at dcl 98; the retry begins, and while it prepares (before it writes fresh
+// indexes) the safekeeper trims past 98. That stale child index bounds nothing; once the retry
+// writes the children's index, trimming past the fresh one is a violation again, and so is
+// trimming past the stale one when the fresh index comes at an older generation.
+TEST(WalRetentionCheckerTest, AnAbortedSplitsChildIndexBoundsNothingOnceTheSplitBeginsAgain) {
+  for (bool fresh_is_older : {false, true}) {
+    SCOPED_TRACE(fresh_is_older);
+    Collector collector;
+    WalRetentionChecker checker(collector.sink());
+    Feed(checker, {
+        Event(1, 5, "ps.index_upload", {{"node", 1}, {"inc", 1}, {"shard", "t1-0002"}, {"gen", 1}, {"dcl", 98}}),
+        Event(2, 5, "ps.index_upload", {{"node", 1}, {"inc", 1}, {"shard", "t1"}, {"gen", 2}, {"dcl", 140}}),
+    });
+    checker.OnEvent(Event(3, 9, "sk.trim", {{"tenant", "t1"}, {"trimmed_below", 139}}));
+    EXPECT_EQ(collector.violations.size(), 1u) << "the stale child index counts before the retry";
+    checker.OnEvent(Event(4, 4, "ctl.split", {{"tenant", "t1"}, {"old_count", 0}, {"new_count", 2}, {"phase", "begin"}, {"result", "ok"}}));
+    checker.OnEvent(Event(5, 9, "sk.trim", {{"tenant", "t1"}, {"trimmed_below", 139}}));
+    EXPECT_EQ(collector.violations.size(), 1u) << collector.Describe();
+    checker.OnEvent(Event(6, 5, "ps.index_upload", {{"node", 1}, {"inc", 1}, {"shard", "t1-0002"}, {"gen", fresh_is_older ? 0 : 2}, {"dcl", 140}}));
+    checker.OnEvent(Event(7, 9, "sk.trim", {{"tenant", "t1"}, {"trimmed_below", 139}}));
+    EXPECT_EQ(collector.violations.size(), fresh_is_older ? 2u : 1u) << collector.Describe();
+    checker.OnEvent(Event(8, 9, "sk.trim", {{"tenant", "t1"}, {"trimmed_below", 145}}));
+    EXPECT_EQ(collector.violations.size(), fresh_is_older ? 3u : 2u) << collector.Describe();
+  }
+}
+
 TEST(DeletionBlockingCheckerTest, DeletingWhileMultiOrStaleIsAViolation) {
   Collector collector;
   DeletionBlockingChecker checker(collector.sink());
