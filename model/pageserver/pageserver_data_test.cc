@@ -107,6 +107,58 @@ TEST(PageserverData, AcknowledgedWriteSurvivesPageserverCrashAndReAttach) {
   EXPECT_TRUE(harness.EventsOf(events::kWalGap).empty());
 }
 
+// A local layer file of the name the index references but holding another writer's layer (an
+// earlier incarnation of the shard wrote the same range in the same generation: a split's child
+// attached, aborted and split again) is not used: the layer is downloaded, and the stale one,
+// written by this generation, is deleted remotely like a future layer.
+TEST(PageserverData, ALocalLayerOfAnotherWriterIsDownloadedAgain) {
+  Harness harness;
+  AttachThroughReAttach(harness);
+  std::vector<api::Lsn> lsns;
+  ASSERT_TRUE(harness.Run([&](sim::Env& env) {
+    for (int i = 0; i < 20; ++i) lsns.push_back(harness.Append(env, "tenant-a", i % 4, "w"));
+  }));
+  harness.RunFor(Duration::Seconds(10));  // flushed, uploaded, indexed in generation 1
+  harness.ps_process().Crash();
+  // The index now names the same ranges written by another shard, with other values.
+  std::vector<std::string> replaced_keys;
+  ASSERT_TRUE(harness.Run([&](sim::Env& env) {
+    auto client = harness.Storage(env);
+    auto bytes = client.Get(IndexKey(kShard, 1, api::Generation(1)));
+    ASSERT_TRUE(bytes.ok());
+    IndexPart index = DecodeIndex(bytes->bytes);
+    ASSERT_FALSE(index.layers.empty());
+    for (LayerDesc& desc : index.layers) {
+      auto layer = client.Get(LayerKey(desc, 1));
+      ASSERT_TRUE(layer.ok());
+      LayerDesc other;
+      VersionMap data;
+      DecodeLayer(layer->bytes, &other, &data);
+      for (auto& [key, versions] : data) {
+        for (auto& [lsn, value] : versions) value = "other";
+      }
+      replaced_keys.push_back(LayerKey(desc, 1));
+      other.owner_shard = "tenant-a-other";
+      ASSERT_TRUE(client.Put(LayerKey(other, 1), EncodeLayer(other, data)).ok());
+      desc = other;
+    }
+    ASSERT_TRUE(client.Put(IndexKey(kShard, 1, api::Generation(1)), EncodeIndex(index)).ok());
+  }));
+  harness.controller.increment_on_re_attach = false;  // the same generation, as after a split
+  harness.ps_process().Start();
+  ASSERT_TRUE(harness.WaitActive(0, kShard));
+  ASSERT_TRUE(harness.Run([&](sim::Env& env) {
+    api::GetPageResponse response = harness.GetPage(env, 0, kShard, 0, lsns[0]);
+    ASSERT_EQ(response.status, api::Http::kOk);
+    EXPECT_EQ(response.value, "other");
+  }));
+  std::vector<std::string> future_keys;
+  for (const sim::TraceEvent& event : harness.EventsOf(events::kFutureLayer)) {
+    future_keys.push_back(std::string(event.Str("key")));
+  }
+  EXPECT_EQ(future_keys, replaced_keys);
+}
+
 TEST(PageserverData, ShardKeepsOnlyItsKeys) {
   Harness harness;
   const api::TenantShardId shard0{"tenant-s", 0, 2};

@@ -125,8 +125,15 @@ class Timeline : public std::enable_shared_from_this<Timeline> {
   // Loading (timeline_load.cc).
   bool Load();  // false when cancelled
   std::optional<IndexPart> SelectIndex(std::string* key);
-  bool DownloadLayers(const IndexPart& index);
-  void HandleFutureLayers(const IndexPart& index);
+  // Downloads what the index references unless the local copy is that very layer; a local file
+  // of the same name holding another layer (another owner's, left by an earlier incarnation of
+  // this shard) is discarded like a future layer, its remote key added to `remote_garbage`.
+  bool DownloadLayers(const IndexPart& index, std::vector<std::string>* remote_garbage);
+  // Removes the local layers the index does not reference; those this generation wrote (and may
+  // have uploaded) are deleted remotely too, with `remote_garbage`.
+  void HandleFutureLayers(const IndexPart& index, std::vector<std::string> remote_garbage);
+  // Removes a local layer file; if this generation wrote it, adds its remote key to the garbage.
+  void DiscardLocalLayer(const std::string& file, std::vector<std::string>* remote_garbage);
 
   // Data path.
   void Ingest(const std::vector<api::WalRecord>& records);

@@ -87,17 +87,27 @@ std::optional<IndexPart> Timeline::SelectIndex(std::string* key) {
   return std::nullopt;
 }
 
-bool Timeline::DownloadLayers(const IndexPart& index) {
+bool Timeline::DownloadLayers(const IndexPart& index, std::vector<std::string>* remote_garbage) {
   remote_storage::RemoteStorageClient client = context_.Storage(shard_, config_.generation);
   for (const LayerDesc& desc : index.layers) {
     Layer layer;
     layer.desc = desc;
     const std::string file = LocalLayerFile(shard_, desc);
+    bool have_local = false;
     if (context_.env->disk().Exists(file) && context_.env->disk().Read(file).size() == 1) {
       LayerDesc local;
       DecodeLayer(context_.env->disk().Read(file)[0], &local, &layer.data);
-      SIM_CHECK(local == desc);
-    } else {
+      have_local = local == desc;
+      if (!have_local) {
+        // Same range and generation, another writer: an earlier incarnation of this shard (a
+        // split's child attached before the split was aborted and retried) wrote it. Upstream
+        // checks a local layer against the index's metadata and downloads again on a mismatch.
+        SIM_MARK("ps.local_layer_mismatch");
+        layer.data = {};
+        DiscardLocalLayer(file, remote_garbage);
+      }
+    }
+    if (!have_local) {
       std::string bytes;
       const std::string key = LayerKey(desc, context_.options->timeline_id);
       const Fetch fetch = GetWithRetry(context_, client, key, cancel_, &bytes);
@@ -121,29 +131,33 @@ bool Timeline::DownloadLayers(const IndexPart& index) {
   return true;
 }
 
-void Timeline::HandleFutureLayers(const IndexPart& index) {
+void Timeline::DiscardLocalLayer(const std::string& file,
+                                 std::vector<std::string>* remote_garbage) {
+  const std::vector<std::string>& records = context_.env->disk().Read(file);
+  if (records.size() == 1) {
+    LayerDesc desc;
+    VersionMap data;
+    DecodeLayer(records[0], &desc, &data);
+    if (desc.generation == config_.generation) {
+      // Written (and maybe uploaded) by this generation before the index recorded it: its key
+      // will be written again by re-ingest, so it must be deleted remotely first.
+      const std::string key = LayerKey(desc, context_.options->timeline_id);
+      SIM_MARK("ps.future_layer");
+      context_.Emit(events::kFutureLayer, {sim::TraceField::Str("shard", shard_.ToString()),
+                                           sim::TraceField::Int("gen", Gen()),
+                                           sim::TraceField::Str("key", key)});
+      remote_garbage->push_back(key);
+    }
+  }
+  context_.env->disk().Remove(file);
+}
+
+void Timeline::HandleFutureLayers(const IndexPart& index, std::vector<std::string> remote_garbage) {
   std::set<std::string> referenced;
   for (const LayerDesc& desc : index.layers) referenced.insert(LocalLayerFile(shard_, desc));
-  std::vector<std::string> remote_garbage;
   for (const std::string& file : context_.env->disk().List(LocalLayerPrefix(shard_))) {
     if (referenced.count(file) > 0) continue;
-    const std::vector<std::string>& records = context_.env->disk().Read(file);
-    if (records.size() == 1) {
-      LayerDesc desc;
-      VersionMap data;
-      DecodeLayer(records[0], &desc, &data);
-      if (desc.generation == config_.generation) {
-        // Written (and maybe uploaded) by this generation before the index recorded it: its key
-        // will be written again by re-ingest, so it must be deleted remotely first.
-        const std::string key = LayerKey(desc, context_.options->timeline_id);
-        SIM_MARK("ps.future_layer");
-        context_.Emit(events::kFutureLayer, {sim::TraceField::Str("shard", shard_.ToString()),
-                                             sim::TraceField::Int("gen", Gen()),
-                                             sim::TraceField::Str("key", key)});
-        remote_garbage.push_back(key);
-      }
-    }
-    context_.env->disk().Remove(file);
+    DiscardLocalLayer(file, &remote_garbage);
   }
   context_.env->disk().Sync();
   QueueDeletion(std::move(remote_garbage));
@@ -167,7 +181,8 @@ bool Timeline::Load() {
                  sim::TraceField::Int("dcl", index ? static_cast<int64_t>(index->disk_consistent_lsn) : 0),
                  sim::TraceField::Str("key", key)});
   const IndexPart loaded = index.value_or(IndexPart{});
-  if (index && !DownloadLayers(loaded)) return false;
+  std::vector<std::string> remote_garbage;
+  if (index && !DownloadLayers(loaded, &remote_garbage)) return false;
   disk_consistent_lsn_ = loaded.disk_consistent_lsn;
   last_record_lsn_ = loaded.disk_consistent_lsn;
   remote_projected_ = loaded.disk_consistent_lsn;
@@ -175,7 +190,7 @@ bool Timeline::Load() {
   if (config_.mode != api::LocationMode::kAttachedStale) {
     QueueIndexUpload();  // the index now exists in this generation
   }
-  HandleFutureLayers(loaded);
+  HandleFutureLayers(loaded, std::move(remote_garbage));
   state_ = TimelineState::kActive;
   active_.Set();
   context_.Emit(events::kActivate, {sim::TraceField::Str("shard", shard_.ToString()),
