@@ -376,6 +376,8 @@ TEST(CliTest, BadUsageExitsTwoWithAMessage) {
            Case{"fuzz --scenario register", "exactly one of --seeds N or --time D"},
            Case{"fuzz --time 10parsecs", "not a duration"},
            Case{"fuzz --seeds 2 --bug nope", "no selected scenario has bug 'nope'"},
+           Case{"fuzz --seeds 2 --knob ops", "not NAME=VALUE"},
+           Case{"fuzz --seeds 2 --jobs 2 --knob ops=x", "not NAME=VALUE"},
            Case{"list --everything", "unknown flag"},
        }) {
     const Outcome outcome = Storsim(c.arguments);
@@ -411,6 +413,26 @@ TEST(CliTest, FuzzJsonEndsWithASummary) {
   summary = ParseOne(Lines(buggy.out).back());
   EXPECT_NE(summary["failures"].find("\"seed\":1"), std::string::npos) << summary["failures"];
   EXPECT_NE(summary["failures"].find("\"token\":\"v1:"), std::string::npos);
+}
+
+// fuzz --knob sets the knob in every run, in process and in forked workers: each run's JSON
+// and token carry the value instead of a drawn one.
+TEST(CliTest, FuzzKnobsReachEveryRun) {
+  const Outcome in_process = Storsim("fuzz --scenario register --seeds 3 --knob ops=7 --json");
+  ASSERT_EQ(in_process.exit_code, 0) << in_process.err;
+  EXPECT_NE(in_process.err.find("knobs=ops=7"), std::string::npos) << in_process.err;
+  const std::vector<std::string> lines = Lines(in_process.out);
+  ASSERT_EQ(lines.size(), 4u) << in_process.out;
+  for (size_t i = 0; i + 1 < lines.size(); ++i) {
+    std::map<std::string, std::string> run = ParseOne(lines[i]);
+    EXPECT_NE(run["knobs"].find("\"ops\":7"), std::string::npos) << run["knobs"];
+    EXPECT_NE(run["token"].find("ops=7"), std::string::npos) << run["token"];
+  }
+  const Outcome forked = Storsim(
+      "fuzz --scenario register --seeds 6 --knob ops=200 --bug register-read-one --jobs 2 --json");
+  EXPECT_EQ(forked.exit_code, 1) << forked.err;
+  std::map<std::string, std::string> summary = ParseOne(Lines(forked.out).back());
+  EXPECT_NE(summary["failures"].find("ops=200"), std::string::npos) << summary["failures"];
 }
 
 // With forked workers, each failing seed is named on stderr as it is found (an interrupted long

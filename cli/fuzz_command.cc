@@ -14,6 +14,7 @@
 #include "cli/json.h"
 #include "fuzz/sweep.h"
 #include "scenarios/runner.h"
+#include "scenarios/token.h"
 #include "sim/check.h"
 
 namespace storsim::cli {
@@ -87,6 +88,7 @@ int FuzzCommand(const CommandContext& context, const std::vector<std::string>& a
                                                   {"time", true},
                                                   {"start-seed", true},
                                                   {"bug", true, true},
+                                                  {"knob", true, true},
                                                   {"json"},
                                                   {"max-steps", true},
                                                   {"protocol", true},
@@ -140,6 +142,8 @@ int FuzzCommand(const CommandContext& context, const std::vector<std::string>& a
                                                             "'; see 'storsim list --bugs'"));
     }
   }
+  absl::StatusOr<std::map<std::string, int64_t>> knobs = ParseKnobFlags(*flags);
+  if (!knobs.ok()) return UsageError(context, knobs.status(), "fuzz");
   if (flags->Has("protocol") || flags->Has("jobs") || flags->Has("shard") || flags->Has("out") ||
       flags->Has("report")) {
     std::vector<std::string> names;
@@ -161,11 +165,14 @@ int FuzzCommand(const CommandContext& context, const std::vector<std::string>& a
   }
   std::string bug_text;
   for (const std::string& bug : bugs) bug_text += (bug_text.empty() ? "" : ",") + bug;
-  std::fprintf(context.err, "storsim fuzz: scenario=%s start_seed=%llu %s build=%s bugs=%s\n",
+  const std::string knob_text = knobs->empty() ? "-" : scenarios::KnobsToString(*knobs);
+  std::fprintf(context.err,
+               "storsim fuzz: scenario=%s start_seed=%llu %s build=%s bugs=%s knobs=%s\n",
                scenario_name.c_str(), static_cast<unsigned long long>(*start),
                flags->Has("seeds") ? ("seeds=" + flags->Get("seeds")).c_str()
                                    : ("time=" + flags->Get("time")).c_str(),
-               context.build_id.c_str(), bug_text.empty() ? "-" : bug_text.c_str());
+               context.build_id.c_str(), bug_text.empty() ? "-" : bug_text.c_str(),
+               knob_text.c_str());
 
   const bool json = flags->Has("json");
   Sweep sweep;
@@ -183,6 +190,7 @@ int FuzzCommand(const CommandContext& context, const std::vector<std::string>& a
       options.scenario = scenario->name;
       options.seed = seed;
       options.limits.steps_max = steps_max;
+      options.knobs = *knobs;
       for (const std::string& bug : bugs) {
         if (scenario->KnowsBug(bug)) options.bugs.insert(bug);
       }

@@ -152,6 +152,9 @@ int SweepCommand(const CommandContext& context, const ParsedFlags& flags,
   options.seeds = seeds;
   options.bugs.insert(bugs.begin(), bugs.end());
   options.protocol = flags.Get("protocol");
+  absl::StatusOr<std::map<std::string, int64_t>> knobs = ParseKnobFlags(flags);
+  if (!knobs.ok()) return UsageError(context, knobs.status(), "fuzz");
+  options.knobs = *std::move(knobs);
   options.build_id = context.build_id;
   absl::StatusOr<uint32_t> determinism_percent = DeterminismPercent(flags);
   if (!determinism_percent.ok()) return UsageError(context, determinism_percent.status(), "fuzz");

@@ -25,6 +25,7 @@ RunRecord RunOne(const scenarios::ScenarioRegistry& registry, const SweepOptions
     if (known != nullptr && known->KnowsBug(bug)) run.bugs.insert(bug);
   }
   run.protocol = options.protocol;
+  run.knobs = options.knobs;
   const int64_t start = hooks.wall_now_ms();
   RunRecord record;
   if (SampledForDeterminism(scenario, seed, options.determinism_percent)) {

@@ -32,6 +32,7 @@ struct SweepOptions {
   uint64_t first_seed = 1;
   uint64_t seeds = 0;  // seeds per scenario; 0 = until the time budget runs out
   std::set<std::string> bugs;
+  std::map<std::string, int64_t> knobs;  // set in every run (a scenario without one ignores it)
   std::string protocol;
   int jobs = 1;                 // worker processes (1 = in this process)
   uint32_t shard_index = 0;     // K of --shard K/N
