@@ -138,6 +138,13 @@ std::vector<api::DefectInfo> ControllerDefects() {
        "the newest attachment's location is unknown at start-up; the new leader takes an older "
        "attachment as its intent and announces it, pointing the compute back at a placement it "
        "already left"},
+      {kDefectSplitCompletesAfterNodeRestart, component,
+       "hazard found by the sweep, SPEC §5.4 with §4.1 (a re-attach during a split answers the "
+       "parents, not the DB-only children)",
+       "S12",
+       "a node that has split restarts while another node's slow split runs; its re-attach "
+       "drops the children, the split completes anyway and the parent the computes read is "
+       "detached while nothing holds the children"},
       {kDefectAttachKeepsNullGenerationPageserver, component,
        "hazard left by PR #12745 (bug #15), SPEC §6.3 (a skipped detach of an unavailable node)",
        "L1",

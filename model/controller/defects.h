@@ -164,6 +164,16 @@ inline constexpr char kDefectStoppingCandidateTakesLeadership[] =
 // database's generation; the reconcile that re-attaches the shard notifies the rest.
 inline constexpr char kDefectStartupNotifiesStaleAttachment[] =
     "ctl-startup-notifies-stale-attachment";
+// Hazard found by the shard-split sweep with large tenants, SPEC §5.4 with §4.1 (the split
+// completes once every pageserver call returned; a re-attach answers only in-memory shards):
+// node A splits its parent, node B's split of a large shard takes seconds, node A's pageserver
+// restarts meanwhile and re-attaches. The answer names the parent, not the DB-only children, so
+// node A drops the children and attaches the parent again; the split then completes and names
+// children nothing holds, and node A's activation detaches the parent the computes still read
+// (S12, shard-split 1289 with 13.6 s splits). The fixed variant aborts the split when a node that
+// has split restarted before the complete.
+inline constexpr char kDefectSplitCompletesAfterNodeRestart[] =
+    "ctl-split-completes-after-node-restart";
 // Hazard left by PR #12745 (bug #15), SPEC §6.3 steps 3 and 6: a policy change away from Attached
 // clears generation_pageserver, but the detach of the attached location is skipped while its
 // node is unavailable (or fails); an attach afterwards finds that location already right, skips

@@ -378,7 +378,7 @@ INSTANTIATE_TEST_SUITE_P(OffAndOn, DefectTest, ::testing::Bool(),
 
 TEST(ControllerDefectsTest, ListIsCompleteAndUnique) {
   std::vector<api::DefectInfo> defects = ControllerDefects();
-  EXPECT_EQ(defects.size(), 38u);
+  EXPECT_EQ(defects.size(), 39u);
   std::set<std::string> names;
   for (const api::DefectInfo& info : defects) {
     EXPECT_TRUE(names.insert(info.name).second) << info.name;

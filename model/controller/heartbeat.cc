@@ -32,10 +32,7 @@ void Service::SetAvailability(NodeState& node, api::NodeAvailability availabilit
 void Service::HeartbeatLoop() {
   for (uint64_t round = 0; round < (uint64_t{1} << 40); ++round) {
     context_.env().Sleep(context_.timings().heartbeat_interval);
-    if (context_.options().stop_heartbeats_on_step_down &&
-        status_ == LeadershipStatus::kSteppedDown) {
-      return;
-    }
+    if (HeartbeatsStopped()) return;
     HeartbeatRound(/*initial=*/false);
   }
 }
@@ -107,6 +104,10 @@ void Service::HeartbeatRound(bool initial, const std::set<NodeId>* scanned) {
     }
     return;
   }
+  // A step-down that landed while the round waited for its replies stops it here too: its
+  // transitions would detach, on a node coming back, the shards a new leader created meanwhile
+  // (S12 at shard-split 2251: the round began before the step-down, its activation came after).
+  if (HeartbeatsStopped()) return;
   const bool per_node = context_.Defect(kDefectTransitionsPerNode);
   std::vector<std::pair<NodeId, AvailabilityTransition>> transitions;
   for (const auto& [id, next] : updates) {
@@ -202,6 +203,7 @@ absl::Status Service::NodeActivateReconcile(NodeId node_id) {
   // Shards unknown to this (possibly stale) instance are detached at once (§3.3 hazard).
   for (const TenantShardId& shard_id : unknown) {
     if (shards_.count(shard_id)) continue;
+    if (HeartbeatsStopped()) break;  // stepped down during the listing or a detach
     api::LocationConfig detach;
     detach.mode = api::LocationMode::kDetached;
     detach.controller_term = context_.term();

@@ -37,6 +37,9 @@ struct NodeState {
   // Re-attach answers handed to this node (one per restart): a reconcile that spanned one saw an
   // earlier incarnation, whatever its observed state says (ApplyResult).
   uint64_t re_attaches = 0;
+  // Re-attach requests received from this node (counted before their DB write: a split checks
+  // that no node that has split began a restart since, SplitNodesStillHoldChildren).
+  uint64_t re_attaches_begun = 0;
   // Fired when the node goes offline; replaced by a fresh token when it becomes active.
   CancelToken cancel;
 

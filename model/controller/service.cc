@@ -128,6 +128,7 @@ void Service::Run() {
 
   // Step 8: background loops, and the detach of shards the DB does not know.
   if (!unknown.empty()) {
+    for (const auto& entry : unknown) ++cleanup_pending_[entry.second.tenant_id];
     context_.env().Spawn("ctl.detach_unknown",
                          [this, unknown]() mutable { DetachUnknownShards(std::move(unknown)); });
   }
@@ -411,8 +412,20 @@ void Service::StartupComputeNotifications() {
 }
 
 void Service::DetachUnknownShards(std::vector<std::pair<NodeId, TenantShardId>> unknown) {
+  // Upstream's cleanup_locations takes no tenant lock, so a split begun again meanwhile (an
+  // aborted split's operator retry) can create a child of the same id and have it detached here
+  // after its attach (N1 at shard-split 3321). Here a tenant's split waits for its pending
+  // entries (HandleTenantShardSplit refuses), and an entry of a tenant splitting is skipped.
   for (const auto& [node, shard] : unknown) {
+    struct Pending {
+      std::map<std::string, int>& counts;
+      std::string tenant;
+      ~Pending() {
+        if (--counts[tenant] <= 0) counts.erase(tenant);
+      }
+    } pending{cleanup_pending_, shard.tenant_id};
     if (shards_.count(shard)) continue;  // created meanwhile
+    if (splitting_tenants_.count(shard.tenant_id)) continue;  // may be that split's child
     auto it = nodes_.find(node);
     if (it == nodes_.end() || !it->second.available()) continue;
     api::LocationConfig detach;

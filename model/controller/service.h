@@ -132,6 +132,12 @@ class Service {
 
   // --- heartbeat.cc (§6.6) ---
   void HeartbeatLoop();
+  // Whether this instance stepped down with stop_heartbeats_on_step_down: no heartbeat round,
+  // transition or activation detach from here on.
+  bool HeartbeatsStopped() const {
+    return context_.options().stop_heartbeats_on_step_down &&
+           status_ == LeadershipStatus::kSteppedDown;
+  }
   // `initial`: the start-up round, whose responders become Active without activation reconciles;
   // `scanned` (start-up without a handover): the nodes whose locations the scan listed; a
   // responder outside it stays Offline so that the loop's next round activates it with a listing.
@@ -184,6 +190,10 @@ class Service {
   TenantShardSplitResponse HandleTenantShardSplit(const TenantShardSplitRequest& request);
   // Step 2 for one parent: the pageserver's split, retried on transport errors and 503.
   absl::Status SplitOnPageserver(const SplitTarget& target, uint8_t new_count);
+  // Whether every node that split a parent still runs the process that split it (pairs of node
+  // and its re_attaches_begun when its split began); Unavailable names one that restarted.
+  absl::Status SplitNodesStillHoldChildren(
+      const std::vector<std::pair<NodeId, uint64_t>>& split_nodes);
   // Step 4; returns the children's placements.
   std::vector<api::ShardPlacement> CommitSplitInMemory(const std::vector<SplitTarget>& targets,
                                                        uint8_t new_count);
@@ -254,6 +264,8 @@ class Service {
 
   std::optional<sim::Future<api::StepDownResponse>> step_down_;
   std::set<std::string> splitting_tenants_;  // tenants with a split in flight
+  // Start-up clean-up entries (shards the DB does not know) not yet detached, per tenant.
+  std::map<std::string, int> cleanup_pending_;
   std::optional<Operation> operation_;
 
   // Lease protocols: the last record seen, when it last changed (local clock).

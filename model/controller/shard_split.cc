@@ -18,7 +18,7 @@ namespace {
 
 // DB abort attempts (1 s apart) before giving the tenant up to the next leader's start-up abort.
 constexpr int kAbortAttempts = 30;
-// Pageserver split attempts (transport errors and 503 are retried).
+// Pageserver split attempts (an explicit 503 is retried; a lost reply is not).
 constexpr int kPageserverSplitAttempts = 3;
 constexpr sim::Duration kPageserverSplitTimeout = sim::Duration::Seconds(30);
 // How often the split looks at its node while the pageserver call runs, and a bound on the
@@ -103,6 +103,10 @@ TenantShardSplitResponse Service::HandleTenantShardSplit(const TenantShardSplitR
   if (reconcilers_gate_closed_) return refuse(api::Http::kServiceUnavailable, "shutting_down");
   if (parents.empty()) return refuse(api::Http::kNotFound, "no_tenant");
   if (splitting_tenants_.count(tenant) > 0) return refuse(api::Http::kConflict, "in_progress");
+  // The start-up clean-up may still detach children an aborted split left: not under a new split.
+  if (cleanup_pending_.count(tenant) > 0) {
+    return refuse(api::Http::kServiceUnavailable, "cleanup_pending");
+  }
   for (const TenantShardId& id : parents) {
     if (id.shard_count != old_count) return refuse(api::Http::kConflict, "mixed_counts");
   }
@@ -174,12 +178,24 @@ TenantShardSplitResponse Service::HandleTenantShardSplit(const TenantShardSplitR
                           : api::Http::kServiceUnavailable;
     return response;
   }
-  // 2. The pageservers split the parents.
+  // 2. The pageservers split the parents. Each node that has split keeps its children only for
+  // as long as its process lives: a restart's re-attach is answered before the children are in
+  // memory, so the node deletes them and attaches the parent again (at a new generation). The
+  // split is complete only if every node still holds what it split (checked below).
+  std::vector<std::pair<NodeId, uint64_t>> split_nodes;
   for (const SplitTarget& target : targets) {
+    auto node_it = nodes_.find(target.node);
+    const uint64_t re_attaches_begun =
+        node_it == nodes_.end() ? 0 : node_it->second.re_attaches_begun;
     status = SplitOnPageserver(target, new_count);
     EmitSplit(tenant, old_count, new_count, "pageserver",
               status.ok() ? "ok" : target.parent.ToString() + ": " + status.ToString());
     if (!status.ok()) break;
+    split_nodes.push_back({target.node, re_attaches_begun});
+  }
+  if (status.ok() && !context_.Defect(kDefectSplitCompletesAfterNodeRestart)) {
+    status = SplitNodesStillHoldChildren(split_nodes);
+    if (!status.ok()) EmitSplit(tenant, old_count, new_count, "pageserver", status.ToString());
   }
   // 3. Persist complete (pre-#11256 variant with the defect).
   if (status.ok()) {
@@ -204,6 +220,26 @@ TenantShardSplitResponse Service::HandleTenantShardSplit(const TenantShardSplitR
     if (waiter) (void)WaitForSequence(placement.shard, *waiter, context_.timings().reconcile_wait);
   }
   return response;
+}
+
+absl::Status Service::SplitNodesStillHoldChildren(
+    const std::vector<std::pair<NodeId, uint64_t>>& split_nodes) {
+  // A node that restarted after its part of the split has dropped the children, or will once its
+  // re-attach is answered (counted when the request arrives, before its DB write: the answer
+  // comes after it, shard-split 4124); completing would name children nothing holds, and
+  // the node's activation would then detach the parent the computes still read from (S12 at
+  // shard-split seed 1289 with 13.6 s splits: the other node's slow split outlasted the restart).
+  // Upstream rolls a split back when a pageserver fails during it (RFC 032: shards stay pinned
+  // until the split is done, and a split that cannot finish on every node is aborted).
+  for (const auto& [node, re_attaches_begun] : split_nodes) {
+    auto it = nodes_.find(node);
+    if (it == nodes_.end() || it->second.re_attaches_begun != re_attaches_begun) {
+      SIM_MARK("ctl.split.split_node_restarted");
+      return absl::UnavailableError("node " + std::to_string(node) +
+                                    " restarted after its split");
+    }
+  }
+  return absl::OkStatus();
 }
 
 absl::Status Service::SplitOnPageserver(const SplitTarget& target, uint8_t new_count) {
@@ -260,11 +296,15 @@ absl::Status Service::SplitOnPageserver(const SplitTarget& target, uint8_t new_c
         pageserver::ShardSplitRequest{target.parent, new_count}, kPageserverSplitTimeout,
         {node_failed});
     if (!reply.ok() && node_failed.cancelled()) return node_failure;
-    if (reply.ok() && reply->status == api::Http::kOk) return absl::OkStatus();
-    if (reply.ok() && reply->status != api::Http::kServiceUnavailable) {
-      return HttpError(reply->status);
-    }
-    last = reply.ok() ? HttpError(reply->status) : reply.status();
+    // Only an explicit 503 (refused, nothing done) is sent again. After a lost reply the call
+    // may still run, or its process may be gone: a new attempt could reach the node's next
+    // incarnation and split a parent re-attached in a generation this split never saw (L1 at
+    // shard-split 4079: a stepped-down leader's retry made Secondary children AttachedSingle).
+    // Upstream sends the split once and fails on any error.
+    if (!reply.ok()) return reply.status();
+    if (reply->status == api::Http::kOk) return absl::OkStatus();
+    if (reply->status != api::Http::kServiceUnavailable) return HttpError(reply->status);
+    last = HttpError(reply->status);
   }
   return last;
 }

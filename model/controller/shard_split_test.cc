@@ -1,8 +1,9 @@
 // The controller's shard split (shard_split.h): begin, pageserver split, complete and the
 // in-memory switch to the children with a compute notification of the new count; the abort on a
-// pageserver failure, and at once when the split node restarts mid-split; the start-up abort of a half-done split; and bug #2's switch: with the fix
-// the step-down waits for an in-flight split, with the defect the new leader aborts it while the
-// old leader completes it and the tenant loses every row.
+// pageserver failure, at once when the split node restarts mid-split, and when a node that has
+// already split restarts before the rest finish; the start-up abort of a half-done split; and
+// bug #2's switch: with the fix the step-down waits for an in-flight split, with the defect the
+// new leader aborts it while the old leader completes it and the tenant loses every row.
 #include "model/controller/shard_split.h"
 
 #include <gtest/gtest.h>
@@ -43,18 +44,26 @@ class ShardSplitTest : public ::testing::Test {
     harness_.AddPageserver(2);
     cplane_ = &harness_.AddControlPlane();
     harness_.simulation().RunFor(Duration::Millis(100));
-    // The fake pageserver's split: after `split_delay_`, the children replace the parent at its
-    // generation (as model/pageserver does), or 503 when `split_fails_`.
-    sim::Env* env = &pageserver_->process->env();
+    ServeSplit(*pageserver_);
+    ServeSplit(harness_.pageserver(2));
+  }
+  // The fake pageserver's split: after the node's delay (`split_delay_`, or its entry in
+  // `node_split_delay_`), the children replace the parent at its generation (as model/pageserver
+  // does), or 503 when `split_fails_`.
+  void ServeSplit(FakePageserver& pageserver) {
+    sim::Env* env = &pageserver.process->env();
+    FakePageserver* node = &pageserver;
     env->rpc().Serve(
         pageserver::kShardSplit,
         std::function<pageserver::ShardSplitResponse(const pageserver::ShardSplitRequest&,
                                                      const sim::CallContext&)>(
-            [this, env](const pageserver::ShardSplitRequest& request, const sim::CallContext&) {
-              env->Sleep(split_delay_);
+            [this, env, node](const pageserver::ShardSplitRequest& request,
+                              const sim::CallContext&) {
+              auto delay = node_split_delay_.find(node->node_id);
+              env->Sleep(delay == node_split_delay_.end() ? split_delay_ : delay->second);
               pageserver::ShardSplitResponse response;
-              auto it = pageserver_->slots.find(request.parent);
-              if (split_fails_ || it == pageserver_->slots.end()) {
+              auto it = node->slots.find(request.parent);
+              if (split_fails_ || it == node->slots.end()) {
                 response.status =
                     split_fails_ ? api::Http::kServiceUnavailable : api::Http::kNotFound;
                 return response;
@@ -65,9 +74,9 @@ class ShardSplitTest : public ::testing::Test {
                 api::LocationConfig config = it->second;
                 config.shard_number = child.shard_number;
                 config.shard_count = child.shard_count;
-                pageserver_->slots[child] = config;
+                node->slots[child] = config;
               }
-              pageserver_->slots.erase(request.parent);
+              node->slots.erase(request.parent);
               return response;
             }));
   }
@@ -105,6 +114,7 @@ class ShardSplitTest : public ::testing::Test {
   FakePageserver* pageserver_ = nullptr;
   FakeControlPlane* cplane_ = nullptr;
   Duration split_delay_ = Duration::Millis(50);
+  std::map<api::NodeId, Duration> node_split_delay_;
   bool split_fails_ = false;
 };
 
@@ -208,6 +218,79 @@ TEST_F(ShardSplitTest, PageserverRestartDuringTheSplitAbortsAtOnce) {
                snapshot.shards.at(kParent).observed.locations.at(1).has_value();
       },
       Duration::Seconds(30)));
+}
+
+// A two-shard tenant with a shard on each node: node A splits its parent at once, node B takes
+// seconds (a large tenant). Node A's pageserver restarts meanwhile and re-attaches: the controller
+// answers with what it knows (the parent, not the children), so node A drops the children and
+// attaches the parent again. Completing would name children that nothing holds; the split must
+// abort instead (a restart of the node a call is still running on is the test above). With
+// ctl-split-completes-after-node-restart it completes: rows and memory name the children.
+class ShardSplitNodeRestartTest : public ShardSplitTest,
+                                  public ::testing::WithParamInterface<bool> {};
+INSTANTIATE_TEST_SUITE_P(Hazard, ShardSplitNodeRestartTest, ::testing::Bool());
+
+TEST_P(ShardSplitNodeRestartTest, ARestartOfANodeThatAlreadySplitAbortsTheSplit) {
+  const bool defect = GetParam();
+  ControllerInstance& leader = StartLeader(
+      "ctl-a", defect ? api::Defects({kDefectSplitCompletesAfterNodeRestart}) : api::Defects());
+  auto created = harness_.Call(
+      leader.process->id(), api::kTenantCreate,
+      api::TenantCreateRequest{"t1", 2, 0, persistence::PlacementPolicy::Attached(1), {}});
+  ASSERT_TRUE(created.ok());
+  ASSERT_EQ(created->status, api::Http::kOk);
+  const api::TenantShardId shard0{"t1", 0, 2};
+  const api::TenantShardId shard1{"t1", 1, 2};
+  std::optional<api::NodeId> node_a;
+  std::optional<api::NodeId> node_b;
+  ASSERT_TRUE(harness_.RunUntil(
+      [&] {
+        ControllerSnapshot snapshot = leader.controller->Snapshot();
+        if (snapshot.reconcilers_in_flight != 0 || !snapshot.shards.count(shard0) ||
+            !snapshot.shards.count(shard1)) {
+          return false;
+        }
+        node_a = snapshot.shards.at(shard0).intent.attached;
+        node_b = snapshot.shards.at(shard1).intent.attached;
+        return node_a && node_b && harness_.pageserver(*node_a).slots.count(shard0) &&
+               harness_.pageserver(*node_b).slots.count(shard1);
+      },
+      Duration::Seconds(30)));
+  ASSERT_NE(*node_a, *node_b) << "the scheduler spreads a tenant's two shards";
+  node_split_delay_[*node_b] = Duration::Seconds(8);
+  std::optional<absl::StatusOr<TenantShardSplitResponse>> split;
+  const sim::ProcessId to = leader.process->id();
+  harness_.Async([to, &split](sim::Env& env) {
+    split = env.rpc().Call(to, kTenantShardSplit, TenantShardSplitRequest{"t1", 4},
+                           Duration::Seconds(60));
+  });
+  harness_.simulation().RunFor(Duration::Seconds(2));  // node A has split, node B has not
+  ASSERT_FALSE(split.has_value());
+  ASSERT_TRUE(harness_.pageserver(*node_a).slots.count(api::TenantShardId{"t1", 0, 4}));
+  auto reattached =
+      harness_.Call(to, api::kReAttach, api::ReAttachRequest{*node_a, std::nullopt, false});
+  ASSERT_TRUE(reattached.ok());
+  ASSERT_EQ(reattached->status, api::Http::kOk);
+  ASSERT_TRUE(harness_.RunUntil([&] { return split.has_value(); }, Duration::Seconds(30)));
+  ASSERT_TRUE(split->ok());
+  if (defect) {
+    EXPECT_EQ((*split)->status, api::Http::kOk);
+    EXPECT_EQ(TenantRows(harness_.tables()).size(), 4u);
+    return;
+  }
+  EXPECT_EQ((*split)->status, api::Http::kServiceUnavailable);
+  EXPECT_EQ(TenantRows(harness_.tables()), (std::vector<api::TenantShardId>{shard0, shard1}));
+  for (const api::TenantShardId& parent : {shard0, shard1}) {
+    EXPECT_EQ(harness_.tables().shards().at(parent).splitting, persistence::SplitState::kIdle);
+  }
+  bool saw_restart = false;
+  for (const sim::TraceEvent& event : harness_.EventsOf(events::kSplit, to)) {
+    if (event.Str("result").find("restarted after its split") != std::string_view::npos) {
+      saw_restart = true;
+    }
+  }
+  EXPECT_TRUE(saw_restart);
+  EXPECT_EQ(harness_.EventsOf(events::kSplit, to).back().Str("phase"), "abort");
 }
 
 TEST_F(ShardSplitTest, StartupAbortsAHalfDoneSplit) {

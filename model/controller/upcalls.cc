@@ -35,6 +35,7 @@ api::ReAttachResponse Service::HandleReAttach(const api::ReAttachRequest& reques
     response.status = api::Http::kNotFound;
     return response;
   }
+  ++nodes_.at(request.node_id).re_attaches_begun;
   auto generations = db_.ReAttach(request.node_id);
   if (!generations.ok()) {
     response.status = HttpForDbError(generations.status());

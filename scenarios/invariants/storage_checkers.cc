@@ -102,6 +102,13 @@ void WalRetentionChecker::OnEvent(const sim::TraceEvent& event) {
     const std::string shard(event.Str("shard"));
     const int64_t generation = event.Int("gen");
     Index& newest = newest_index_[shard];
+    if (newest.before_split && fenced_.IsFenced(shard, generation)) {
+      // An orphan of the aborted attempt (its abort's detach never landed) still uploads in its
+      // fenced generation: only the retry's fresh index, at the child row's generation, ends the
+      // set-aside (shard-split 710).
+      ++fenced_uploads_while_set_aside_;
+      return;
+    }
     if (generation >= newest.generation) {
       newest = Index{generation, event.Int("dcl")};
     } else {

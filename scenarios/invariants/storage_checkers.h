@@ -85,7 +85,8 @@ class WalRetentionChecker : public Checker {
   void OnEvent(const sim::TraceEvent& event) override;
   std::map<std::string, int64_t> Metrics() const override {
     return {{"s10_fenced_gaps_ignored", fenced_ignored_},
-            {"s10_child_indexes_before_split", child_indexes_before_split_}};
+            {"s10_child_indexes_before_split", child_indexes_before_split_},
+            {"s10_fenced_uploads_while_set_aside", fenced_uploads_while_set_aside_}};
   }
 
  private:
@@ -103,6 +104,8 @@ class WalRetentionChecker : public Checker {
     bool before_split = false;
   };
   int64_t child_indexes_before_split_ = 0;  // metric: entries set aside by a split's begin
+  // Metric: uploads of a set-aside child in a fenced generation (an aborted attempt's orphan).
+  int64_t fenced_uploads_while_set_aside_ = 0;
   std::map<std::string, Index> newest_index_;  // shard -> newest index uploaded
   // (node, incarnation, shard, generation) -> highest validated lsn.
   std::map<std::tuple<int64_t, int64_t, std::string, int64_t>, int64_t> visible_;

@@ -137,6 +137,29 @@ TEST(WalRetentionCheckerTest, AnAbortedSplitsChildIndexBoundsNothingOnceTheSplit
   }
 }
 
+// The aborted attempt's child lives on in its fenced generation (its abort's detach never
+// landed) and keeps uploading: that index is not the retry's fresh one, and no future attachment
+// of the child (generation 4 now) loads it. An upload at the child's generation ends the
+// set-aside.
+TEST(WalRetentionCheckerTest, AFencedOrphanOfTheAbortedSplitDoesNotEndTheSetAside) {
+  Collector collector;
+  WalRetentionChecker checker(collector.sink());
+  Feed(checker, {
+      Event(1, 5, "ps.attach", {{"node", 2}, {"inc", 1}, {"shard", "t1-0002"}, {"gen", 3}}),
+      Event(2, 5, "ps.index_upload", {{"node", 2}, {"inc", 1}, {"shard", "t1-0002"}, {"gen", 3}, {"dcl", 209}}),
+      Event(3, 4, "ctl.generation", {{"shard", "t1-0002"}, {"generation", 4}}),
+      Event(4, 4, "ctl.split", {{"tenant", "t1"}, {"old_count", 0}, {"new_count", 2}, {"phase", "begin"}, {"result", "ok"}}),
+      Event(5, 5, "ps.index_upload", {{"node", 2}, {"inc", 1}, {"shard", "t1-0002"}, {"gen", 3}, {"dcl", 240}}),
+      Event(6, 5, "ps.index_upload", {{"node", 2}, {"inc", 1}, {"shard", "t1"}, {"gen", 4}, {"dcl", 242}}),
+  });
+  checker.OnEvent(Event(7, 9, "sk.trim", {{"tenant", "t1"}, {"trimmed_below", 243}}));
+  EXPECT_TRUE(collector.violations.empty()) << collector.Describe();
+  EXPECT_EQ(checker.Metrics().at("s10_fenced_uploads_while_set_aside"), 1);
+  checker.OnEvent(Event(8, 5, "ps.index_upload", {{"node", 2}, {"inc", 1}, {"shard", "t1-0002"}, {"gen", 4}, {"dcl", 241}}));
+  checker.OnEvent(Event(9, 9, "sk.trim", {{"tenant", "t1"}, {"trimmed_below", 243}}));
+  EXPECT_EQ(collector.violations.size(), 1u) << "the retry's fresh index bounds trimming again";
+}
+
 TEST(DeletionBlockingCheckerTest, DeletingWhileMultiOrStaleIsAViolation) {
   Collector collector;
   DeletionBlockingChecker checker(collector.sink());

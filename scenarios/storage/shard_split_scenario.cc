@@ -2,7 +2,9 @@
 // (bug #2)"): the operator splits tenants (1 → 2 → 4 → 8 shards) through the controller API
 // while controllers roll, pods crash, pageservers restart and shards migrate. Half of the splits
 // race a controller roll on purpose: the roll starts within a split's duration of it, so that
-// the new pod's step-down request reaches the old leader while the split is in flight.
+// the new pod's step-down request reaches the old leader while the split is in flight. A third
+// of the runs split large tenants (11-16 s on the pageserver); knob split_restarts=1 aims
+// pageserver restarts at splits in flight.
 //
 // With no defect every checker must hold on the children shards (S1–S15, L1 and the rest); with
 // #2 ctl-step-down-ignores-splits the step-down answers mid-split, the new leader aborts the
@@ -15,7 +17,8 @@
 namespace storsim::scenarios {
 namespace {
 
-sim::FaultPlan DrawShardSplitPlan(sim::Random& random, StoryContext& context, sim::Duration phase) {
+sim::FaultPlan DrawShardSplitPlan(sim::Random& random, StoryContext& context, sim::Duration phase,
+                                  sim::Duration split_prepare, bool restarts_mid_split) {
   const cluster::Cluster& cluster = *context.cluster;
   const auto& pageservers = cluster.pageserver_ids();
   const int64_t tenants = static_cast<int64_t>(std::max<size_t>(cluster.tenant_ids().size(), 1));
@@ -37,6 +40,18 @@ sim::FaultPlan DrawShardSplitPlan(sim::Random& random, StoryContext& context, si
       plan.faults.push_back(
           StoryFault(StoryAction::kRoll,
                      at + offset > early ? at + offset - early : sim::Duration::Zero(), 0));
+    }
+    if (restarts_mid_split && random.Chance(1, 3)) {
+      // A pageserver restart while this split runs: on the node a call is running on, or on one
+      // that has already split its parent while another node's split still runs (a large
+      // tenant's split lasts seconds; a small one's ~0.1 s). Knob split_restarts (default 0):
+      // the split-outlives-its-controller family it finds is not closed yet (BUGZOO.md).
+      sim::Fault restart;
+      restart.kind = sim::FaultKind::kRestart;
+      restart.at = at + DrawSpan(random, sim::Duration::Zero(),
+                                 std::max(split_prepare, sim::Duration::Millis(200)));
+      restart.a = pageservers[random.Below(pageservers.size())];
+      plan.faults.push_back(restart);
     }
   }
   if (random.Chance(1, 3)) {  // an unrelated roll or pod crash
@@ -72,22 +87,26 @@ void ShardSplitBody(ScenarioRun& run) {
   // the children a new leader's split created are such shards (S12 at shard-split seed 111).
   // This scenario runs the obvious fix so that its sweep judges splits; the hazard is reported.
   options.controller.stop_heartbeats_on_step_down = true;
-  // Large tenants (knob split_prepare_ms, default 0: small tenants): a split spends that long
-  // preparing the children on the pageserver, so a step-down that waits for it (PR #11412) can
-  // outlast the 10 s after which the pre-#11703 controller exited (bug #1,
-  // ctl-step-down-exits-when-slow: its negative test sets 14 s). Not drawn by the default sweep
-  // yet: drawn at 11-16 s in a third of the runs it leaves shard-split seed 1289 failing S12,
-  // not triaged (BUGZOO.md, eighth session).
-  const int64_t prepare_ms = StoryKnob(run, "split_prepare_ms", 0);
+  // Large tenants: in a third of the runs a split spends 11-16 s preparing the children on the
+  // pageserver (knob split_prepare_ms overrides; 0 is a small tenant), so a step-down that waits
+  // for it (PR #11412) outlasts the 10 s after which the pre-#11703 controller exited (bug #1,
+  // ctl-step-down-exits-when-slow), and pageserver restarts and rolls land mid-split.
+  sim::Random large = run.Fork("shard_split_large");
+  const int64_t drawn_ms = large.Chance(1, 3) ? large.Range(11'000, 16'000) : 0;
+  const int64_t prepare_ms = StoryKnob(run, "split_prepare_ms", drawn_ms);
   options.pageserver.split_prepare = sim::Duration::Millis(std::max<int64_t>(prepare_ms, 0));
   if (prepare_ms > 0) swarm += " split_prepare=" + std::to_string(prepare_ms) + "ms";
   StoryShape shape;
   shape.phase = sim::Duration::Seconds(90);
   shape.quiet = sim::Duration::Seconds(60);
   shape.migrate_period = sim::Duration::Seconds(20);
+  const sim::Duration prepare = options.pageserver.split_prepare;
+  const bool restarts_mid_split = StoryKnob(run, "split_restarts", 0) > 0;
+  if (restarts_mid_split) swarm += " split_restarts=1";
   RunStory(run, std::move(options), swarm, shape,
-           [phase = shape.phase](sim::Random& plan_random, StoryContext& context) {
-             return DrawShardSplitPlan(plan_random, context, phase);
+           [phase = shape.phase, prepare, restarts_mid_split](sim::Random& plan_random,
+                                                              StoryContext& context) {
+             return DrawShardSplitPlan(plan_random, context, phase, prepare, restarts_mid_split);
            });
 }
 
