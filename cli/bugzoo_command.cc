@@ -62,6 +62,7 @@ int BugzooCommand(const CommandContext& context, const std::vector<std::string>&
                                                   {"jobs", true},
                                                   {"shrink-runs", true},
                                                   {"expect", true, true},
+                                                  {"knob", true, true},
                                                   {"json"},
                                                   {"markdown", true}},
                                                  arguments, "bugzoo");
@@ -72,6 +73,9 @@ int BugzooCommand(const CommandContext& context, const std::vector<std::string>&
   }
   fuzz::BugzooOptions options;
   options.build_id = context.build_id;
+  absl::StatusOr<std::map<std::string, int64_t>> knobs = ParseKnobFlags(*flags);
+  if (!knobs.ok()) return UsageError(context, knobs.status(), "bugzoo");
+  options.knobs = *std::move(knobs);
   absl::StatusOr<uint64_t> sweeps = ParseInRange(*flags, "sweeps", 20, 1, kSweepsMax);
   absl::StatusOr<uint64_t> max_seeds = ParseInRange(*flags, "max-seeds", 2000, 1, kMaxSeedsMax);
   absl::StatusOr<uint64_t> first_seed = ParseInRange(*flags, "first-seed", 1, 0, kMaxSeedsMax);

@@ -480,9 +480,17 @@ TEST(CliTest, BugzooMeasuresTheRegisterBugWithATinyBudget) {
   EXPECT_NE(text.find("| register | REG"), std::string::npos) << text;
   EXPECT_NE(text.find("2/2"), std::string::npos) << text;
 
+  // --knob reaches every run: the detecting run's token carries the value.
+  const Outcome knobbed =
+      Storsim("bugzoo --scenario register --bug register-read-one --sweeps 1 --max-seeds 6 "
+              "--shrink-runs 0 --knob ops=200 --json");
+  ASSERT_EQ(knobbed.exit_code, 0) << knobbed.err;
+  EXPECT_NE(knobbed.out.find("ops=200"), std::string::npos) << knobbed.out;
+
   for (const char* arguments :
        {"bugzoo --bug nope", "bugzoo --scenario register --sweeps 0",
-        "bugzoo --scenario register --expect register-read-one", "bugzoo --scenario nope"}) {
+        "bugzoo --scenario register --expect register-read-one", "bugzoo --scenario nope",
+        "bugzoo --scenario register --knob ops"}) {
     EXPECT_EQ(Storsim(arguments).exit_code, 2) << arguments;
   }
 }

@@ -116,7 +116,7 @@ constexpr const char* kShrinkHelp =
 constexpr const char* kBugzooHelp =
     "usage: storsim bugzoo [--scenario S|all] [--bug B|all] [--sweeps N] [--max-seeds M]\n"
     "                      [--first-seed K] [--jobs J] [--shrink-runs R] [--expect B=INV,...]\n"
-    "                      [--json] [--markdown FILE]\n"
+    "                      [--knob NAME=VALUE]... [--json] [--markdown FILE]\n"
     "\n"
     "For each defect (default: every defect of the selected scenarios) and each selected scenario\n"
     "that knows it, runs N independent sweeps (default 20) over disjoint seed ranges (sweep i\n"
@@ -125,6 +125,7 @@ constexpr const char* kBugzooHelp =
     "Then per defect: the best scenario, the invariant that caught it, median and worst\n"
     "seeds-to-detect, and its first detection shrunk (at most R runs, default 200; 0: no shrink).\n"
     "  --jobs J            J worker processes (sweeps run side by side)\n"
+    "  --knob NAME=VALUE   set a workload knob in every run instead of drawing it (repeatable)\n"
     "  --json              one JSON object per defect on stdout instead of the table\n"
     "  --markdown FILE     also write the table to FILE (it replaces BUGZOO.md's table)\n"
     "Progress lines go to stderr. Exit 0 when measured (caught or not), 2 bad usage, 3 error.\n";

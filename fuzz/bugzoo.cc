@@ -86,6 +86,7 @@ SweepDetection RunDetectionSweep(const scenarios::ScenarioRegistry& registry,
     run.scenario = scenario;
     run.seed = detection.first_seed + k;
     run.bugs = {bug};
+    run.knobs = options.knobs;
     const scenarios::RunResult result = scenarios::RunScenario(registry, run);
     if (result.ok) continue;
     const std::string invariant = result.FirstInvariant();

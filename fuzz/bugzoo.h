@@ -36,6 +36,7 @@ struct BugzooOptions {
   int jobs = 1;
   uint32_t shrink_runs = 200;  // 0: do not shrink
   std::string build_id;
+  std::map<std::string, int64_t> knobs;  // workload knobs set in every run instead of drawn
   // Per bug, invariants to accept instead of the ones parsed from its summary.
   std::map<std::string, std::vector<std::string>> expected_override;
 };
